@@ -1,0 +1,134 @@
+//! Wires the parts together and owns their lifetime: opens the store, loads the monitors,
+//! starts the recorder, the scheduler and the HTTP server, and at shutdown stops them in the
+//! order that loses nothing: no new requests or checks, checks in flight finish (or are
+//! abandoned after the grace period), then every recorded result is written.
+
+use crate::config::Config;
+use crate::http::auth::{AttemptLimiter, Tokens};
+use crate::http::{self, AppState};
+use crate::probe::{DnsSettings, Prober};
+use crate::recorder::Recorder;
+use crate::scheduler::{Job, Scheduler};
+use crate::store::{self, Store};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How long the final write of results may take at shutdown.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+const JWT_SECRET_KEY: &str = "jwt_secret";
+
+/// A started but not yet running service; [`App::run`] runs it.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    scheduler: Scheduler,
+    recorder: Recorder,
+    store: Arc<dyn Store>,
+    grace: Duration,
+}
+
+impl App {
+    pub async fn build(config: &Config) -> anyhow::Result<App> {
+        let store = store::open(&config.database_url)
+            .await
+            .with_context(|| format!("opening the database {}", config.database_url))?;
+        let secret = match &config.jwt_secret {
+            Some(s) => s.expose().to_owned(),
+            None => {
+                let candidate = random_secret()?;
+                store.setting_or_insert(JWT_SECRET_KEY, &candidate).await?
+            }
+        };
+
+        let prober = Prober::new(&DnsSettings {
+            servers: config.dns_servers.clone(),
+        })?;
+        let (recorder, results) = Recorder::start(Arc::clone(&store)).await?;
+        let (mut scheduler, scheduler_handle) = Scheduler::new(prober, results);
+        let monitors = store.active_monitors().await?;
+        scheduler.load(
+            monitors
+                .into_iter()
+                .map(|(monitor, spec)| Job { monitor, spec }),
+        );
+
+        let state = AppState {
+            store: Arc::clone(&store),
+            scheduler: scheduler_handle,
+            tokens: Arc::new(Tokens::new(secret.as_bytes(), config.token_ttl.0)),
+            limiter: Arc::new(AttemptLimiter::new(
+                config.login.per_address_per_minute,
+                config.login.per_account_per_minute,
+            )),
+        };
+        let router = http::router(state, &config.cors_origins)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        Ok(App {
+            listener,
+            router,
+            scheduler,
+            recorder,
+            store,
+            grace: config.shutdown_grace.0,
+        })
+    }
+
+    /// The address the server is bound to (the real port when the configured one was 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// How many monitors are scheduled.
+    pub fn scheduled(&self) -> usize {
+        self.scheduler.len()
+    }
+
+    /// Serves until `shutdown` is cancelled, then shuts down gracefully.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App {
+            listener,
+            router,
+            scheduler,
+            recorder,
+            store,
+            grace,
+        } = self;
+        let recorder = tokio::spawn(recorder.run());
+        let scheduler = tokio::spawn(scheduler.run(shutdown.clone(), grace));
+
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("serving HTTP");
+        // Whatever ended the server, the rest stops too.
+        shutdown.cancel();
+
+        scheduler.await.context("the scheduler failed")?;
+        // The scheduler and its checks held the last result handles: the recorder now writes
+        // what is queued and ends.
+        match tokio::time::timeout(FLUSH_TIMEOUT, recorder).await {
+            Ok(joined) => joined.context("the recorder failed")?,
+            Err(_) => tracing::error!(
+                "results could not be written within {FLUSH_TIMEOUT:?}; some are lost"
+            ),
+        }
+        store.close().await;
+        served
+    }
+}
+
+/// 32 random bytes, hex-encoded.
+fn random_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,210 @@
+//! A monitor's history: its latest checks, uptime over a window in equal buckets, incidents,
+//! and changes of status.
+
+use super::monitors::owned;
+use super::views::{CheckView, EventView, IncidentView};
+use crate::http::AppState;
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiQuery;
+use crate::monitor::{FieldError, format_duration};
+use crate::store::BucketStats;
+use crate::timestamp::Timestamp;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/monitors/{id}/checks", get(checks))
+        .route("/api/monitors/{id}/uptime", get(uptime))
+        .route("/api/monitors/{id}/incidents", get(incidents))
+        .route("/api/monitors/{id}/events", get(events))
+}
+
+/// Query values arrive as text and are parsed here, so each error names its parameter.
+#[derive(Deserialize)]
+struct Params {
+    limit: Option<String>,
+    before: Option<String>,
+    window: Option<String>,
+    buckets: Option<String>,
+}
+
+fn bounded(field: &str, raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+    match raw {
+        None => Ok(default),
+        Some(s) => s
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::Invalid(FieldError::new(
+                    field,
+                    format!("must be a number from 1 to {max}"),
+                ))
+            }),
+    }
+}
+
+async fn checks(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<Params>,
+) -> ApiResult<impl IntoResponse> {
+    let monitor = owned(&state, owner, &id).await?;
+    let limit = bounded("limit", p.limit.as_deref(), 60, 1000)?;
+    let before = p
+        .before
+        .as_deref()
+        .map(|s| {
+            Timestamp::parse_rfc3339(s)
+                .ok_or_else(|| FieldError::new("before", "must be an RFC 3339 time"))
+        })
+        .transpose()?;
+    let checks = state.store.checks(monitor.id, before, limit).await?;
+    Ok(Json(
+        checks.into_iter().map(CheckView::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// The windows offered, and their lengths.
+const WINDOWS: [(&str, u64); 5] = [
+    ("1h", 3600),
+    ("24h", 86_400),
+    ("7d", 7 * 86_400),
+    ("30d", 30 * 86_400),
+    ("90d", 90 * 86_400),
+];
+
+#[derive(Serialize)]
+struct Uptime {
+    window: &'static str,
+    from: Timestamp,
+    to: Timestamp,
+    bucket_seconds: u64,
+    bucket_width: String,
+    checks: u64,
+    up: u64,
+    uptime: Option<f64>,
+    avg_latency_ms: Option<f64>,
+    buckets: Vec<Bucket>,
+}
+
+#[derive(Serialize)]
+struct Bucket {
+    start: Timestamp,
+    checks: u64,
+    up: u64,
+    uptime: Option<f64>,
+    avg_latency_ms: Option<f64>,
+}
+
+fn ratio(up: u64, checks: u64) -> Option<f64> {
+    (checks > 0).then(|| up as f64 / checks as f64)
+}
+
+fn average(sum: u64, count: u64) -> Option<f64> {
+    (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0)
+}
+
+async fn uptime(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<Params>,
+) -> ApiResult<impl IntoResponse> {
+    let monitor = owned(&state, owner, &id).await?;
+    let window_name = p.window.as_deref().unwrap_or("24h");
+    let (window, window_secs) = WINDOWS
+        .into_iter()
+        .find(|(name, _)| *name == window_name)
+        .ok_or_else(|| FieldError::new("window", "must be one of 1h, 24h, 7d, 30d, 90d"))?;
+    let count = bounded("buckets", p.buckets.as_deref(), 24, 1440)?;
+    let width_ms = window_secs * 1000 / u64::from(count);
+    if width_ms < 1000 {
+        return Err(FieldError::new("buckets", "must leave buckets of at least one second").into());
+    }
+    // Buckets sit on multiples of their width, so the newest one holds the present and hourly
+    // buckets are whole clock hours.
+    let now = Timestamp::now().as_millis();
+    let width = width_ms as i64;
+    let to = (now.div_euclid(width) + 1) * width;
+    let from = to - width * i64::from(count);
+    let stats = state
+        .store
+        .buckets(
+            monitor.id,
+            Timestamp::from_millis(from),
+            Duration::from_millis(width_ms),
+            count,
+        )
+        .await?;
+    let total = stats
+        .iter()
+        .fold(BucketStats::default(), |acc, b| BucketStats {
+            checks: acc.checks + b.checks,
+            up: acc.up + b.up,
+            up_latency_sum_ms: acc.up_latency_sum_ms + b.up_latency_sum_ms,
+        });
+    let buckets = stats
+        .iter()
+        .enumerate()
+        .map(|(i, b)| Bucket {
+            start: Timestamp::from_millis(from + width * i as i64),
+            checks: b.checks,
+            up: b.up,
+            uptime: ratio(b.up, b.checks),
+            avg_latency_ms: average(b.up_latency_sum_ms, b.up),
+        })
+        .collect();
+    Ok(Json(Uptime {
+        window,
+        from: Timestamp::from_millis(from),
+        to: Timestamp::from_millis(to),
+        bucket_seconds: width_ms / 1000,
+        bucket_width: format_duration(Duration::from_millis(width_ms)),
+        checks: total.checks,
+        up: total.up,
+        uptime: ratio(total.up, total.checks),
+        avg_latency_ms: average(total.up_latency_sum_ms, total.up),
+        buckets,
+    }))
+}
+
+async fn incidents(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<Params>,
+) -> ApiResult<impl IntoResponse> {
+    let monitor = owned(&state, owner, &id).await?;
+    let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
+    let incidents = state.store.incidents(monitor.id, limit).await?;
+    let now = Timestamp::now();
+    Ok(Json(
+        incidents
+            .into_iter()
+            .map(|i| IncidentView::new(i, now))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<Params>,
+) -> ApiResult<impl IntoResponse> {
+    let monitor = owned(&state, owner, &id).await?;
+    let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
+    let events = state.store.events(monitor.id, limit).await?;
+    Ok(Json(
+        events.into_iter().map(EventView::from).collect::<Vec<_>>(),
+    ))
+}

@@ -1,0 +1,16 @@
+//! The JSON API under `/api`, one module per resource.
+
+mod accounts;
+mod history;
+mod monitors;
+mod views;
+
+use super::AppState;
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(accounts::router())
+        .merge(monitors::router())
+        .merge(history::router())
+}

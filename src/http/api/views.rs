@@ -1,0 +1,98 @@
+//! The JSON shapes of the API's resources. Field names here are a contract other tools rely on:
+//! add fields freely, never rename them.
+
+use crate::monitor::Monitor;
+use crate::probe::{CheckError, Outcome};
+use crate::store::{Event, Incident};
+use crate::timestamp::Timestamp;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// A monitor: its settings in canonical form, then what upbeat knows about it.
+pub fn monitor_json(m: &Monitor) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), m.id.0.into());
+    out.extend(m.spec.to_json());
+    let computed = json!({
+        "interval_seconds": m.spec.interval.as_secs(),
+        "timeout_ms": u64::try_from(m.spec.timeout().as_millis()).unwrap_or(u64::MAX),
+        "status": m.shown_status(),
+        "status_since": m.status_since,
+        "paused": m.paused,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "last_check": m.last_check.clone().map(CheckView::from),
+    });
+    if let Value::Object(computed) = computed {
+        out.extend(computed);
+    }
+    Value::Object(out)
+}
+
+#[derive(Serialize)]
+pub struct CheckView {
+    pub at: Timestamp,
+    pub ok: bool,
+    pub status_code: Option<u16>,
+    pub latency_ms: u32,
+    pub error: Option<CheckError>,
+}
+
+impl From<Outcome> for CheckView {
+    fn from(o: Outcome) -> Self {
+        CheckView {
+            at: o.at,
+            ok: o.ok(),
+            status_code: o.status_code,
+            latency_ms: o.latency_ms,
+            error: o.error,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct IncidentView {
+    pub id: i64,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// How long it lasted, or has lasted so far when still open.
+    pub duration_seconds: u64,
+    pub ongoing: bool,
+    pub cause: Option<CheckError>,
+}
+
+impl IncidentView {
+    pub fn new(i: Incident, now: Timestamp) -> Self {
+        IncidentView {
+            id: i.id,
+            started_at: i.started_at,
+            ended_at: i.ended_at,
+            duration_seconds: i.ended_at.unwrap_or(now).since(i.started_at).as_secs(),
+            ongoing: i.ended_at.is_none(),
+            cause: i.cause,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub at: Timestamp,
+    pub from: String,
+    pub to: String,
+    pub cause: Option<CheckError>,
+    pub incident_id: Option<i64>,
+}
+
+impl From<Event> for EventView {
+    fn from(e: Event) -> Self {
+        EventView {
+            id: e.id,
+            at: e.at,
+            from: e.from,
+            to: e.to,
+            cause: e.cause,
+            incident_id: e.incident,
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Who is calling: login tokens (JWT, HS256, with an expiry), the extractor that requires one,
+//! and the limits on sign-in attempts per client address and per account.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::monitor::UserId;
+use crate::timestamp::Timestamp;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Issues and verifies login tokens.
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+impl Tokens {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 0;
+        Tokens {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    /// A token for `user`, and when it expires.
+    pub fn issue(&self, user: UserId) -> anyhow::Result<(String, Timestamp)> {
+        let now = Timestamp::now();
+        let expires = now.saturating_add(self.ttl);
+        let claims = Claims {
+            sub: user.0.to_string(),
+            iat: now.as_millis() / 1000,
+            exp: expires.as_millis() / 1000,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, expires))
+    }
+
+    /// The user a valid, unexpired token was issued to.
+    pub fn verify(&self, token: &str) -> Option<UserId> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        data.claims.sub.parse().ok().map(UserId)
+    }
+}
+
+/// The signed-in caller. Extracting it answers 401 unless the request carries a valid token.
+pub struct AuthUser(pub UserId);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized(
+                "an Authorization: Bearer <token> header is required",
+            ))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be Bearer <token>",
+            ))?;
+        state
+            .tokens
+            .verify(token)
+            .map(AuthUser)
+            .ok_or(ApiError::Unauthorized(
+                "the token is invalid or has expired",
+            ))
+    }
+}
+
+/// Limits sign-in and sign-up attempts, separately per client address and per account, so
+/// neither one address nor a spread of addresses can guess one account's password quickly.
+pub struct AttemptLimiter {
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+    calls: AtomicU64,
+}
+
+impl AttemptLimiter {
+    pub fn new(per_address_per_minute: u32, per_account_per_minute: u32) -> Self {
+        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        AttemptLimiter {
+            per_address: RateLimiter::keyed(quota(per_address_per_minute)),
+            per_account: RateLimiter::keyed(quota(per_account_per_minute)),
+            clock: DefaultClock::default(),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts an attempt; refused with the time to wait when either limit is reached.
+    pub fn attempt(&self, address: IpAddr, account: Option<&str>) -> Result<(), ApiError> {
+        // Forget idle keys now and then so the tables stay small.
+        if self.calls.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            self.per_address.retain_recent();
+            self.per_account.retain_recent();
+        }
+        let refused = |n: governor::NotUntil<_>| ApiError::RateLimited {
+            retry_after: n.wait_time_from(self.clock.now()),
+        };
+        self.per_address.check_key(&address).map_err(refused)?;
+        if let Some(account) = account {
+            self.per_account
+                .check_key(&account.to_owned())
+                .map_err(refused)?;
+        }
+        Ok(())
+    }
+}

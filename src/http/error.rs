@@ -1,0 +1,116 @@
+//! The one error type of the HTTP layer and its JSON form,
+//! `{"error":{"code","message","field"}}`. Client errors say what is wrong; server errors are
+//! logged here and the client gets a plain 500 without internal detail.
+
+use crate::monitor::FieldError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be read: not JSON, wrong shape, bad query string.
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// No such resource, or not the caller's: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{}", .0.message)]
+    Conflict(FieldError),
+    #[error("the request body is larger than 1 MiB")]
+    TooLarge,
+    #[error("{0}")]
+    Invalid(FieldError),
+    #[error("too many attempts; try again in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge => "too_large",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Conflict(f) | ApiError::Invalid(f) => Some(&f.field),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let body = json!({
+            "error": {"code": self.code(), "message": self.to_string(), "field": self.field()}
+        });
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after } = &self {
+            let secs = retry_after.as_secs().max(1).to_string();
+            if let Ok(v) = HeaderValue::from_str(&secs) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if let ApiError::Unauthorized(_) = &self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

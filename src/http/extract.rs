@@ -1,0 +1,78 @@
+//! Request extractors that answer in the API's error format: a JSON body (400 when unreadable,
+//! 413 when too large, 422 naming the field of a wrong type) and a query string.
+
+use super::error::ApiError;
+use crate::monitor::FieldError;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A JSON request body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+                return Err(ApiError::TooLarge);
+            }
+            Err(r) => return Err(ApiError::Malformed(r.body_text())),
+        };
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(de) {
+            Ok(value) => Ok(ApiJson(value)),
+            Err(e) => {
+                let field = e.path().to_string();
+                let inner = e.into_inner();
+                match inner.classify() {
+                    // A value of the wrong type in a field: the field is named.
+                    Category::Data if field != "." => {
+                        Err(ApiError::Invalid(FieldError::new(field, describe(&inner))))
+                    }
+                    Category::Data => Err(ApiError::Malformed(format!(
+                        "the body must be a JSON object: {}",
+                        describe(&inner)
+                    ))),
+                    Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => Err(
+                        ApiError::Malformed("the body must be a JSON object, not empty".into()),
+                    ),
+                    _ => Err(ApiError::Malformed(format!(
+                        "the body is not valid JSON: {inner}"
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+/// serde's message without its " at line 1 column 9" tail, which means nothing in a field error.
+fn describe(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+/// A query string; an unreadable one is a 400 that says why.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e: QueryRejection| ApiError::Malformed(e.body_text()))
+    }
+}

@@ -1,0 +1,79 @@
+//! The HTTP face of upbeat: the JSON API, health, and the errors they answer with. Handlers
+//! validate input and check ownership; they never run SQL or probes themselves.
+
+mod api;
+pub mod auth;
+mod error;
+mod extract;
+
+use crate::scheduler::SchedulerHandle;
+use crate::store::Store;
+use anyhow::Context;
+use auth::{AttemptLimiter, Tokens};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use error::ApiError;
+use serde_json::json;
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub scheduler: SchedulerHandle,
+    pub tokens: Arc<Tokens>,
+    pub limiter: Arc<AttemptLimiter>,
+}
+
+pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
+    let mut router = Router::new()
+        .route("/healthz", get(health))
+        .merge(api::router())
+        .fallback(|| async { ApiError::NotFound })
+        // Applies to the routes above only, so it comes after them.
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    // Without allowed origins there is no CORS layer at all: browsers then refuse every
+    // cross-origin call, which is the safe default.
+    if !cors_origins.is_empty() {
+        let origins = cors_origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o.trim_end_matches('/')))
+            .collect::<Result<Vec<_>, _>>()
+            .context("cors_origins")?;
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
+    }
+    Ok(router)
+}
+
+/// 200 when the service can reach its database, 503 otherwise.
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "reason": "database unreachable"})),
+            )
+        }
+    }
+}

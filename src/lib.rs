@@ -1,0 +1,16 @@
+//! upbeat: self-hosted uptime monitoring. A check travels schedule → probe → verdict → record →
+//! show; each step has its own module, wired together in [`app`].
+
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod monitor;
+pub mod probe;
+pub mod recorder;
+pub mod scheduler;
+pub mod store;
+pub mod timestamp;
+pub mod verdict;

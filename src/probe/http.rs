@@ -1,0 +1,418 @@
+//! One HTTP(S) check: resolve, connect, TLS handshake, request, read the response, follow
+//! redirects, and judge the status code. Each step is run here, not hidden in a client library,
+//! so a failure is attributed to the step that failed. Every check opens a fresh connection:
+//! a reused one would hide a target that no longer accepts connections.
+
+use super::dns::Resolver;
+use super::{CheckError, ErrorKind};
+use crate::monitor::MonitorSpec;
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use std::error::Error as StdError;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use url::{Host, Url};
+
+/// Bytes of a response body read at most; the rest is not needed to judge the check.
+const BODY_READ_LIMIT: usize = 1024 * 1024;
+const USER_AGENT: &str = concat!("upbeat/", env!("CARGO_PKG_VERSION"));
+
+/// The step a check is in, kept so that a timeout can say where it struck.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+pub(super) enum Step {
+    Resolve,
+    Connect,
+    Tls,
+    Wait,
+    Body,
+}
+
+impl Step {
+    fn describe(raw: u8) -> &'static str {
+        match raw {
+            x if x == Step::Resolve as u8 => "resolving the host name",
+            x if x == Step::Connect as u8 => "connecting",
+            x if x == Step::Tls as u8 => "in the TLS handshake",
+            x if x == Step::Wait as u8 => "waiting for the response",
+            _ => "reading the response body",
+        }
+    }
+}
+
+/// Where a check in progress is, readable after its future was dropped by a timeout.
+#[derive(Default)]
+pub(super) struct Progress {
+    step: AtomicU8,
+    /// The status code of the last response received, if any.
+    status: std::sync::atomic::AtomicU16,
+}
+
+impl Progress {
+    fn enter(&self, step: Step) {
+        self.step.store(step as u8, Ordering::Relaxed);
+    }
+
+    pub(super) fn step_description(&self) -> &'static str {
+        Step::describe(self.step.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn status(&self) -> Option<u16> {
+        Some(self.status.load(Ordering::Relaxed)).filter(|&s| s != 0)
+    }
+}
+
+/// A response as far as a check needs it.
+struct Answer {
+    status: StatusCode,
+    location: Option<HeaderValue>,
+}
+
+/// What the request of the current hop carries.
+struct Hop {
+    url: Url,
+    method: Method,
+    body: Bytes,
+    /// Credentials are not sent on to another origin.
+    keep_credentials: bool,
+}
+
+/// Runs the check to its end (the caller bounds it with the timeout). Returns the final status
+/// code, or the failure with the status code when a response arrived.
+pub(super) async fn check(
+    spec: &MonitorSpec,
+    resolver: &Resolver,
+    tls: &TlsConnector,
+    progress: &Progress,
+) -> Result<u16, CheckError> {
+    let origin = origin(spec.url.url());
+    let mut hop = Hop {
+        url: spec.url.url().clone(),
+        method: spec.http.method.to_http(),
+        body: spec.http.body.clone().map(Bytes::from).unwrap_or_default(),
+        keep_credentials: true,
+    };
+    let limit = spec.redirect_limit();
+    let mut followed = 0u8;
+    loop {
+        let request = build_request(spec, &hop)?;
+        let answer = exchange(&hop.url, request, resolver, tls, progress).await?;
+        let status = answer.status.as_u16();
+        progress.status.store(status, Ordering::Relaxed);
+        if answer.status.is_redirection() && limit > 0 && status != 304 {
+            if followed == limit {
+                return Err(CheckError::new(
+                    ErrorKind::Redirect,
+                    format!("more than {limit} redirects"),
+                ));
+            }
+            hop = next_hop(hop, answer, &origin)?;
+            followed += 1;
+            continue;
+        }
+        return if spec.http.accepted_status.accepts(status) {
+            Ok(status)
+        } else {
+            Err(CheckError::new(
+                ErrorKind::Status,
+                format!(
+                    "HTTP {status}{} (accepted: {})",
+                    answer
+                        .status
+                        .canonical_reason()
+                        .map(|r| format!(" {r}"))
+                        .unwrap_or_default(),
+                    spec.http.accepted_status
+                ),
+            ))
+        };
+    }
+}
+
+fn origin(url: &Url) -> (String, Option<String>, Option<u16>) {
+    (
+        url.scheme().to_owned(),
+        url.host_str().map(str::to_owned),
+        url.port_or_known_default(),
+    )
+}
+
+/// Where a redirect leads, with the method and body a browser would use for it.
+fn next_hop(
+    hop: Hop,
+    answer: Answer,
+    first_origin: &(String, Option<String>, Option<u16>),
+) -> Result<Hop, CheckError> {
+    let status = answer.status.as_u16();
+    let location = answer.location.ok_or_else(|| {
+        CheckError::new(
+            ErrorKind::Redirect,
+            format!("HTTP {status} without a Location header"),
+        )
+    })?;
+    let location = location.to_str().map_err(|_| {
+        CheckError::new(ErrorKind::Redirect, "the Location header is not valid text")
+    })?;
+    let url = hop.url.join(location).map_err(|e| {
+        CheckError::new(
+            ErrorKind::Redirect,
+            format!("invalid redirect location {location:?}: {e}"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(CheckError::new(
+            ErrorKind::Redirect,
+            format!("redirect to an unsupported location {location:?}"),
+        ));
+    }
+    // 303, and 301/302 after a POST, turn into a GET without a body; 307 and 308 repeat the request.
+    let becomes_get = status == 303 && hop.method != Method::HEAD
+        || matches!(status, 301 | 302) && hop.method == Method::POST;
+    let (method, body) = if becomes_get {
+        (Method::GET, Bytes::new())
+    } else {
+        (hop.method, hop.body)
+    };
+    let keep_credentials = hop.keep_credentials && origin(&url) == *first_origin;
+    Ok(Hop {
+        url,
+        method,
+        body,
+        keep_credentials,
+    })
+}
+
+fn build_request(spec: &MonitorSpec, hop: &Hop) -> Result<Request<Full<Bytes>>, CheckError> {
+    let url = &hop.url;
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => String::new(),
+    };
+    let mut headers = HeaderMap::new();
+    let invalid =
+        |what: &str| CheckError::new(ErrorKind::Redirect, format!("invalid {what} in {url}"));
+    headers.insert(
+        header::HOST,
+        HeaderValue::from_str(&host).map_err(|_| invalid("host"))?,
+    );
+    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if hop.keep_credentials && !url.username().is_empty() {
+        let user = percent_decode(url.username());
+        let password = url.password().map(percent_decode).unwrap_or_default();
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let value =
+            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| invalid("credentials"))?;
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    // The owner's headers replace the defaults of the same name.
+    for (name, _) in spec.http.headers.iter() {
+        headers.remove(name);
+    }
+    for (name, value) in spec.http.headers.iter() {
+        let sensitive = matches!(
+            *name,
+            header::AUTHORIZATION | header::COOKIE | header::PROXY_AUTHORIZATION
+        );
+        if hop.keep_credentials || !sensitive {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let mut request = Request::builder()
+        .method(hop.method.clone())
+        .uri(target)
+        .body(Full::new(hop.body.clone()))
+        .map_err(|e| {
+            CheckError::new(
+                ErrorKind::Protocol,
+                format!("cannot build the request: {e}"),
+            )
+        })?;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// One request on a new connection.
+async fn exchange(
+    url: &Url,
+    request: Request<Full<Bytes>>,
+    resolver: &Resolver,
+    tls: &TlsConnector,
+    progress: &Progress,
+) -> Result<Answer, CheckError> {
+    let port = url.port_or_known_default().unwrap_or(80);
+    progress.enter(Step::Resolve);
+    let (addrs, server_name) = match url.host() {
+        Some(Host::Domain(name)) => (
+            resolver.resolve(name).await?,
+            ServerName::try_from(name.to_owned()).ok(),
+        ),
+        Some(Host::Ipv4(ip)) => (vec![IpAddr::V4(ip)], Some(ServerName::from(IpAddr::V4(ip)))),
+        Some(Host::Ipv6(ip)) => (vec![IpAddr::V6(ip)], Some(ServerName::from(IpAddr::V6(ip)))),
+        None => return Err(CheckError::new(ErrorKind::Dns, "the URL has no host")),
+    };
+
+    progress.enter(Step::Connect);
+    let tcp = connect(&addrs, port).await?;
+    if url.scheme() == "https" {
+        progress.enter(Step::Tls);
+        let name = server_name.ok_or_else(|| {
+            CheckError::new(ErrorKind::Tls, "the host is not a valid TLS server name")
+        })?;
+        let stream = tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| CheckError::new(ErrorKind::Tls, tls_failure(&e)))?;
+        send(stream, request, progress).await
+    } else {
+        send(tcp, request, progress).await
+    }
+}
+
+/// Tries each address in turn; the last failure is the one reported.
+async fn connect(addrs: &[IpAddr], port: u16) -> Result<TcpStream, CheckError> {
+    let mut last = None;
+    for &ip in addrs {
+        let addr = SocketAddr::new(ip, port);
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                // Requests are small; sending them at once shortens every check.
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    Err(match last {
+        Some((addr, e)) => {
+            CheckError::new(ErrorKind::Connect, format!("{} ({addr})", io_failure(&e)))
+        }
+        None => CheckError::new(ErrorKind::Dns, "the host name has no addresses"),
+    })
+}
+
+async fn send<S>(
+    io: S,
+    request: Request<Full<Bytes>>,
+    progress: &Progress,
+) -> Result<Answer, CheckError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    progress.enter(Step::Wait);
+    let (mut sender, conn) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| CheckError::new(ErrorKind::Protocol, chain(&e)))?;
+    // The connection is driven here, alongside the exchange, rather than in a task of its own.
+    let mut conn = pin!(conn);
+    let exchange = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| CheckError::new(ErrorKind::Protocol, chain(&e)))?;
+        progress.enter(Step::Body);
+        let status = response.status();
+        let location = response.headers().get(header::LOCATION).cloned();
+        let mut body = response.into_body();
+        let mut read = 0usize;
+        while read < BODY_READ_LIMIT {
+            match body.frame().await {
+                None => break,
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                Some(Err(e)) => return Err(CheckError::new(ErrorKind::Body, chain(&e))),
+            }
+        }
+        Ok(Answer { status, location })
+    };
+    let mut exchange = pin!(exchange);
+    tokio::select! {
+        answer = &mut exchange => answer,
+        // The connection ended first (closed or broken): the exchange now finishes with what
+        // arrived, or with the error that ended it.
+        _ = &mut conn => exchange.await,
+    }
+}
+
+/// A short description of a connection error, without the OS error number.
+fn io_failure(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::ConnectionReset => "connection reset".into(),
+        K::ConnectionAborted => "connection aborted".into(),
+        K::TimedOut => "connection timed out".into(),
+        K::HostUnreachable => "host unreachable".into(),
+        K::NetworkUnreachable => "network unreachable".into(),
+        K::AddrNotAvailable => "address not available".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn tls_failure(e: &std::io::Error) -> String {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => tls.to_string(),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the TLS handshake".into()
+        }
+        None => io_failure(e),
+    }
+}
+
+/// An error and its causes, as one line.
+fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The TLS settings every check shares: the Mozilla root set compiled in, plus the system's roots
+/// (so an internal CA installed on the machine is trusted too).
+pub(super) fn tls_connector() -> anyhow::Result<TlsConnector> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!(system_roots = added, "loaded TLS roots");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsConnector::from(Arc::new(config)))
+}

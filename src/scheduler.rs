@@ -1,0 +1,314 @@
+//! Decides when each monitor is checked, and starts the checks. Takes additions, changes and
+//! removals while running. It must not judge or store results: a finished check goes to the
+//! recorder, and nothing a target does can hold up the loop.
+//!
+//! Each monitor has fixed slots: the instants `phase + k * interval` on the wall clock, where
+//! `phase` is derived from the monitor's id. Monitors made together are therefore spread over
+//! their interval instead of firing in lockstep, and a restart lands every monitor back on its
+//! own slots.
+
+use crate::monitor::{MonitorId, MonitorSpec};
+use crate::probe::Prober;
+use crate::recorder::RecorderHandle;
+use crate::timestamp::Timestamp;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What one check needs: which monitor, and its settings as they were when the check was due.
+#[derive(Debug)]
+pub struct Job {
+    pub monitor: MonitorId,
+    pub spec: MonitorSpec,
+}
+
+enum Command {
+    /// Start checking a monitor, or take its new settings. `check_now` puts a check first in line.
+    Upsert { job: Arc<Job>, check_now: bool },
+    /// Stop checking a monitor; the reply says it is done, so no check starts after it.
+    Remove(MonitorId, oneshot::Sender<()>),
+}
+
+/// A cheap, cloneable way to tell the running scheduler about changes.
+#[derive(Clone)]
+pub struct SchedulerHandle {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl SchedulerHandle {
+    /// A monitor was created or resumed: check it at once, then on its slots.
+    pub fn start(&self, monitor: MonitorId, spec: MonitorSpec) {
+        self.send(Command::Upsert {
+            job: Arc::new(Job { monitor, spec }),
+            check_now: true,
+        });
+    }
+
+    /// A monitor's settings changed: they apply from its next check.
+    pub fn update(&self, monitor: MonitorId, spec: MonitorSpec) {
+        self.send(Command::Upsert {
+            job: Arc::new(Job { monitor, spec }),
+            check_now: false,
+        });
+    }
+
+    /// A monitor was paused or deleted: once this returns, no check of it starts again.
+    pub async fn stop(&self, monitor: MonitorId) {
+        let (done, confirmed) = oneshot::channel();
+        self.send(Command::Remove(monitor, done));
+        // An error means the scheduler has stopped, which stops every check as well.
+        let _ = confirmed.await;
+    }
+
+    fn send(&self, cmd: Command) {
+        // The receiver lives as long as the scheduler loop; after shutdown, changes are moot.
+        let _ = self.tx.send(cmd);
+    }
+}
+
+struct Entry {
+    job: Arc<Job>,
+    /// Bumped whenever the entry is rescheduled, so stale heap items are recognised and skipped.
+    generation: u64,
+    last_started: Option<Instant>,
+}
+
+/// One item of the timer heap; the smallest `due` comes out first.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: Instant,
+    monitor: MonitorId,
+    generation: u64,
+}
+
+pub struct Scheduler {
+    entries: HashMap<MonitorId, Entry>,
+    heap: BinaryHeap<Reverse<Due>>,
+    rx: mpsc::UnboundedReceiver<Command>,
+    prober: Prober,
+    recorder: RecorderHandle,
+    /// Fixes the relation between the monotonic clock we sleep on and the wall clock slots are on.
+    epoch: (Instant, Timestamp),
+    next_generation: u64,
+}
+
+impl Scheduler {
+    pub fn new(prober: Prober, recorder: RecorderHandle) -> (Self, SchedulerHandle) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let scheduler = Scheduler {
+            entries: HashMap::new(),
+            heap: BinaryHeap::new(),
+            rx,
+            prober,
+            recorder,
+            epoch: (Instant::now(), Timestamp::now()),
+            next_generation: 0,
+        };
+        (scheduler, SchedulerHandle { tx })
+    }
+
+    /// Schedules the monitors that exist at start-up, each at its next slot.
+    pub fn load(&mut self, jobs: impl IntoIterator<Item = Job>) {
+        let now = Instant::now();
+        for job in jobs {
+            let at = self.next_slot(&job, now);
+            self.insert(Arc::new(job), at, None);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Runs until `shutdown` fires, then gives checks in flight up to `grace` to finish and
+    /// abandons the rest.
+    pub async fn run(mut self, shutdown: CancellationToken, grace: Duration) {
+        let mut checks = JoinSet::new();
+        loop {
+            let next = self.heap.peek().map(|Reverse(d)| d.at);
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.apply(cmd),
+                    None => break,
+                },
+                () = sleep_until(next) => self.fire_due(&mut checks),
+                Some(_) = checks.join_next(), if !checks.is_empty() => {}
+            }
+        }
+        let in_flight = checks.len();
+        if in_flight > 0 {
+            tracing::info!(in_flight, "waiting for checks in flight");
+            let drained =
+                tokio::time::timeout(grace, async { while checks.join_next().await.is_some() {} })
+                    .await;
+            if drained.is_err() {
+                tracing::warn!(
+                    abandoned = checks.len(),
+                    "abandoning checks still in flight"
+                );
+                checks.shutdown().await;
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::Remove(id, done) => {
+                // Its heap items stay behind and are skipped when they come up.
+                self.entries.remove(&id);
+                let _ = done.send(());
+            }
+            Command::Upsert { job, check_now } => {
+                let last_started = match self.entries.get_mut(&job.monitor) {
+                    // Same interval: the settings apply from the check already due.
+                    Some(e) if !check_now && e.job.spec.interval == job.spec.interval => {
+                        e.job = job;
+                        return;
+                    }
+                    Some(e) => e.last_started,
+                    None => None,
+                };
+                let at = if check_now {
+                    now
+                } else {
+                    self.slot_after_last(&job, now, last_started)
+                };
+                self.insert(job, at, last_started);
+            }
+        }
+    }
+
+    fn insert(&mut self, job: Arc<Job>, at: Instant, last_started: Option<Instant>) {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let monitor = job.monitor;
+        self.entries.insert(
+            monitor,
+            Entry {
+                job,
+                generation,
+                last_started,
+            },
+        );
+        self.heap.push(Reverse(Due {
+            at,
+            monitor,
+            generation,
+        }));
+    }
+
+    fn fire_due(&mut self, checks: &mut JoinSet<()>) {
+        let now = Instant::now();
+        while let Some(Reverse(due)) = self.heap.peek() {
+            if due.at > now {
+                break;
+            }
+            let Some(Reverse(due)) = self.heap.pop() else {
+                break;
+            };
+            let Some(entry) = self.entries.get_mut(&due.monitor) else {
+                continue;
+            };
+            if entry.generation != due.generation {
+                continue;
+            }
+            entry.last_started = Some(now);
+            let job = Arc::clone(&entry.job);
+            let lag = now.saturating_duration_since(due.at);
+            if lag > Duration::from_secs(1) {
+                tracing::debug!(monitor = %job.monitor, ?lag, "check started late");
+            }
+            // At least half an interval after this check, even when it ran off its slot (a new
+            // monitor's first check); a check more than half an interval late skips a slot.
+            let next = self.next_slot(&job, now + job.spec.interval.duration() / 2);
+            self.heap.push(Reverse(Due {
+                at: next,
+                monitor: due.monitor,
+                generation: due.generation,
+            }));
+
+            let prober = self.prober.clone();
+            let recorder = self.recorder.clone();
+            checks.spawn(async move {
+                let outcome = prober.check(&job.spec).await;
+                recorder.submit(job.monitor, job.spec.thresholds(), outcome);
+            });
+        }
+    }
+
+    /// The first slot strictly after `after`.
+    fn next_slot(&self, job: &Job, after: Instant) -> Instant {
+        let interval = duration_ms(job.spec.interval.duration()).max(1);
+        let phase = phase_of(job.monitor, interval);
+        let (epoch_instant, epoch_wall) = self.epoch;
+        let after_wall =
+            epoch_wall.as_millis() + duration_ms(after.saturating_duration_since(epoch_instant));
+        let k = (after_wall - phase).div_euclid(interval) + 1;
+        let slot_wall = phase + k * interval;
+        epoch_instant
+            + Duration::from_millis(u64::try_from(slot_wall - epoch_wall.as_millis()).unwrap_or(0))
+    }
+
+    /// After a change of interval: the first new slot at least half an interval after the last
+    /// check, so the change never causes two checks in quick succession.
+    fn slot_after_last(&self, job: &Job, now: Instant, last_started: Option<Instant>) -> Instant {
+        let earliest = last_started.map_or(now, |last| {
+            (last + job.spec.interval.duration() / 2).max(now)
+        });
+        self.next_slot(job, earliest)
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A monitor's offset within its interval: a mix of its id, so neighbouring ids land far apart.
+fn phase_of(monitor: MonitorId, interval_ms: i64) -> i64 {
+    // splitmix64's finaliser: cheap, and spreads consecutive ids uniformly.
+    let mut z = (monitor.0 as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % interval_ms as u64) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_of_consecutive_ids_spread_over_the_interval() {
+        let interval = 60_000;
+        let mut buckets = [0u32; 10];
+        for id in 1..=10_000 {
+            let p = phase_of(MonitorId(id), interval);
+            assert!((0..interval).contains(&p));
+            buckets[(p * 10 / interval) as usize] += 1;
+        }
+        // Uniform would be 1,000 a bucket; lockstep would put all 10,000 in one.
+        assert!(
+            buckets.iter().all(|&n| (800..1200).contains(&n)),
+            "{buckets:?}"
+        );
+    }
+}

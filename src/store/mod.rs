@@ -1,0 +1,170 @@
+//! The only place with SQL. Everything else talks to storage through the [`Store`] trait, which
+//! speaks the domain's types; each database has its own module behind it, chosen at start-up from
+//! the database URL. Nothing here decides behaviour: callers validate, judge and schedule.
+
+mod sqlite;
+
+use crate::account::{Email, User};
+use crate::monitor::{FieldError, Monitor, MonitorId, MonitorSpec, UserId};
+use crate::probe::{CheckError, Outcome};
+use crate::timestamp::Timestamp;
+use crate::verdict::{Transition, VerdictState};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (an email address) is taken.
+    #[error("already exists")]
+    Conflict,
+    /// A stored row no longer parses: the database was changed by hand or by a newer version.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL {0:?}: expected sqlite:PATH")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<FieldError> for StoreError {
+    fn from(e: FieldError) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An account with the hash its password is checked against.
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// One judged check, as the recorder hands it over: the outcome, the verdict state after it, and
+/// the status change it confirmed.
+#[derive(Clone, Debug)]
+pub struct CheckRecord {
+    pub monitor: MonitorId,
+    pub outcome: Outcome,
+    pub verdict: VerdictState,
+    pub transition: Option<Transition>,
+}
+
+/// A monitor's verdict state as last stored, to resume judging after a restart.
+pub struct StoredVerdict {
+    pub monitor: MonitorId,
+    pub verdict: VerdictState,
+    pub last_at: Option<Timestamp>,
+}
+
+/// Counts for one bucket of time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BucketStats {
+    pub checks: u64,
+    pub up: u64,
+    /// Sum of the latencies of the successful checks.
+    pub up_latency_sum_ms: u64,
+}
+
+/// A recorded change of a monitor's status: `pending`, `up`, `down` from checks, or `paused`
+/// and back by its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub at: Timestamp,
+    pub from: String,
+    pub to: String,
+    pub cause: Option<CheckError>,
+    pub incident: Option<i64>,
+}
+
+/// A period during which a monitor was down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    pub id: i64,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub cause: Option<CheckError>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// Closes every connection once the writes in progress are done.
+    async fn close(&self);
+
+    /// The value stored under `key`, storing `candidate` first if there is none. Safe against
+    /// concurrent callers: all of them get the same value.
+    async fn setting_or_insert(&self, key: &str, candidate: &str) -> Result<String>;
+
+    /// Fails with [`StoreError::Conflict`] when the address is taken.
+    async fn create_user(&self, email: &Email, password_hash: &str, now: Timestamp)
+    -> Result<User>;
+    async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>>;
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+
+    async fn create_monitor(
+        &self,
+        owner: UserId,
+        spec: &MonitorSpec,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<Monitor>;
+    /// `None` when there is no such monitor or it belongs to someone else.
+    async fn monitor(&self, owner: UserId, id: MonitorId) -> Result<Option<Monitor>>;
+    async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>>;
+    /// Replaces the settings and pause flag; a change of the flag is recorded as an event.
+    async fn update_monitor(
+        &self,
+        owner: UserId,
+        id: MonitorId,
+        spec: &MonitorSpec,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<Option<Monitor>>;
+    /// Deletes the monitor with all its history; `false` when there was none of the owner's.
+    async fn delete_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool>;
+
+    /// Every monitor that is not paused, for the scheduler at start-up.
+    async fn active_monitors(&self) -> Result<Vec<(MonitorId, MonitorSpec)>>;
+    async fn verdict_states(&self) -> Result<Vec<StoredVerdict>>;
+
+    /// Stores a batch in one transaction: checks, verdict states, status events, incidents and
+    /// roll-ups. Returns the monitors that no longer exist; their records were skipped.
+    async fn record(&self, batch: &[CheckRecord]) -> Result<Vec<MonitorId>>;
+
+    /// A monitor's checks, newest first, started before `before` when given.
+    async fn checks(
+        &self,
+        monitor: MonitorId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<Outcome>>;
+    /// `count` consecutive buckets of `width` starting at `from`, oldest first.
+    async fn buckets(
+        &self,
+        monitor: MonitorId,
+        from: Timestamp,
+        width: Duration,
+        count: u32,
+    ) -> Result<Vec<BucketStats>>;
+    /// Newest first.
+    async fn incidents(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Incident>>;
+    /// Newest first.
+    async fn events(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Event>>;
+}
+
+/// Opens the database a URL names, creating and migrating it as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

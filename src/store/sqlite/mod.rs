@@ -1,0 +1,396 @@
+//! The SQLite backend: one database file in WAL mode, so readers never wait for the writer.
+//! Every write transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front
+//! instead of failing half-way when another writer got there first.
+
+mod record;
+mod rows;
+
+use super::{
+    BucketStats, CheckRecord, Event, Incident, Result, Store, StoreError, StoredVerdict,
+    UserCredentials,
+};
+use crate::account::{Email, User};
+use crate::monitor::{Monitor, MonitorId, MonitorSpec, UserId};
+use crate::probe::Outcome;
+use crate::timestamp::Timestamp;
+use crate::verdict::Status;
+use async_trait::async_trait;
+use rows::{CheckRow, EventRow, IncidentRow, MonitorRow, VerdictRow, parse_spec};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Columns of a monitor with its state, in the order [`MonitorRow`] reads them.
+macro_rules! select_monitor {
+    ($($tail:literal)?) => {
+        concat!(
+            "SELECT m.id, m.user_id, m.spec, m.paused, m.created_at, m.updated_at, \
+                    s.status, s.status_since, s.last_at, s.last_status_code, s.last_latency_ms, \
+                    s.last_error_kind, s.last_error_message \
+             FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id ",
+            $($tail)?
+        )
+    };
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Each commit reaches the disk: an accepted result survives a power cut, not only
+            // a crash. Batching keeps the cost to one sync per batch.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn write(&self) -> Result<Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        // The last connection to close checkpoints the WAL into the database file.
+        self.pool.close().await;
+    }
+
+    async fn setting_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(candidate)
+            .execute(&self.pool)
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn create_user(
+        &self,
+        email: &Email,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<User> {
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(email.as_str())
+        .bind(password_hash)
+        .bind(now.as_millis())
+        .fetch_one(&self.pool)
+        .await;
+        match inserted {
+            Ok(id) => Ok(User {
+                id: UserId(id),
+                email: email.clone(),
+            }),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id, email, password_hash)| UserCredentials {
+            user: User {
+                id: UserId(id),
+                email: Email::from_trusted(email),
+            },
+            password_hash,
+        }))
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(email.map(|email| User {
+            id,
+            email: Email::from_trusted(email),
+        }))
+    }
+
+    async fn create_monitor(
+        &self,
+        owner: UserId,
+        spec: &MonitorSpec,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<Monitor> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO monitors (user_id, name, kind, url, interval_s, spec, paused, created_at, updated_at) \
+             VALUES (?, ?, 'http', ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(owner.0)
+        .bind(spec.name.as_str())
+        .bind(spec.url.as_str())
+        .bind(spec.interval.as_secs() as i64)
+        .bind(serde_json::Value::Object(spec.to_json()).to_string())
+        .bind(paused)
+        .bind(now.as_millis())
+        .bind(now.as_millis())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO monitor_state (monitor_id, status_since) VALUES (?, ?)")
+            .bind(id)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Monitor {
+            id: MonitorId(id),
+            owner,
+            spec: spec.clone(),
+            paused,
+            created_at: now,
+            updated_at: now,
+            status: Status::Pending,
+            status_since: Some(now),
+            last_check: None,
+        })
+    }
+
+    async fn monitor(&self, owner: UserId, id: MonitorId) -> Result<Option<Monitor>> {
+        let row: Option<MonitorRow> =
+            sqlx::query_as(select_monitor!("WHERE m.id = ? AND m.user_id = ?"))
+                .bind(id.0)
+                .bind(owner.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(MonitorRow::into_monitor).transpose()
+    }
+
+    async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>> {
+        let rows: Vec<MonitorRow> =
+            sqlx::query_as(select_monitor!("WHERE m.user_id = ? ORDER BY m.id"))
+                .bind(owner.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(MonitorRow::into_monitor).collect()
+    }
+
+    async fn update_monitor(
+        &self,
+        owner: UserId,
+        id: MonitorId,
+        spec: &MonitorSpec,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<Option<Monitor>> {
+        let mut tx = self.write().await?;
+        let before: Option<(bool, String)> = sqlx::query_as(
+            "SELECT m.paused, s.status FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+             WHERE m.id = ? AND m.user_id = ?",
+        )
+        .bind(id.0)
+        .bind(owner.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((was_paused, status)) = before else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE monitors SET name = ?, url = ?, interval_s = ?, spec = ?, paused = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(spec.name.as_str())
+        .bind(spec.url.as_str())
+        .bind(spec.interval.as_secs() as i64)
+        .bind(serde_json::Value::Object(spec.to_json()).to_string())
+        .bind(paused)
+        .bind(now.as_millis())
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        if was_paused != paused {
+            let (from, to) = if paused {
+                (status.as_str(), "paused")
+            } else {
+                ("paused", status.as_str())
+            };
+            sqlx::query(
+                "INSERT INTO events (monitor_id, at, from_status, to_status) VALUES (?, ?, ?, ?)",
+            )
+            .bind(id.0)
+            .bind(now.as_millis())
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.monitor(owner, id).await
+    }
+
+    async fn delete_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let deleted = sqlx::query("DELETE FROM monitors WHERE id = ? AND user_id = ?")
+            .bind(id.0)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        // State, events and incidents go by cascade; checks and roll-ups carry no foreign key
+        // (it would cost every insert a lookup) and are deleted here.
+        for sql in [
+            "DELETE FROM checks WHERE monitor_id = ?",
+            "DELETE FROM check_hours WHERE monitor_id = ?",
+        ] {
+            sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn active_monitors(&self) -> Result<Vec<(MonitorId, MonitorSpec)>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, spec FROM monitors WHERE paused = 0")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, spec)| Ok((MonitorId(id), parse_spec(&spec)?)))
+            .collect()
+    }
+
+    async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {
+        let rows: Vec<VerdictRow> = sqlx::query_as(
+            "SELECT monitor_id, status, status_since, streak, streak_since, streak_cause_kind, \
+                    streak_cause_message, last_at FROM monitor_state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(VerdictRow::into_stored).collect()
+    }
+
+    async fn record(&self, batch: &[CheckRecord]) -> Result<Vec<MonitorId>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
+        let gone = record::write_batch(&mut tx, batch).await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    async fn checks(
+        &self,
+        monitor: MonitorId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<Outcome>> {
+        let rows: Vec<CheckRow> = sqlx::query_as(
+            "SELECT at, status_code, latency_ms, error_kind, error_message FROM checks \
+             WHERE monitor_id = ? AND at < ? ORDER BY at DESC LIMIT ?",
+        )
+        .bind(monitor.0)
+        .bind(before.map_or(i64::MAX, Timestamp::as_millis))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(CheckRow::into_outcome).collect()
+    }
+
+    async fn buckets(
+        &self,
+        monitor: MonitorId,
+        from: Timestamp,
+        width: Duration,
+        count: u32,
+    ) -> Result<Vec<BucketStats>> {
+        let width_ms = i64::try_from(width.as_millis()).unwrap_or(i64::MAX).max(1);
+        let from_ms = from.as_millis();
+        let to_ms = from_ms.saturating_add(width_ms.saturating_mul(i64::from(count)));
+        // Whole-hour buckets on hour boundaries are sums of the hourly roll-ups; anything finer
+        // is counted from the checks themselves.
+        let sql = if width_ms % HOUR_MS == 0 && from_ms % HOUR_MS == 0 {
+            "SELECT (hour - ?1) / ?2 AS b, SUM(checks), SUM(up), SUM(latency_sum) FROM check_hours \
+             WHERE monitor_id = ?3 AND hour >= ?1 AND hour < ?4 GROUP BY b"
+        } else {
+            "SELECT (at - ?1) / ?2 AS b, COUNT(*), SUM(ok), SUM(CASE WHEN ok THEN latency_ms ELSE 0 END) \
+             FROM checks WHERE monitor_id = ?3 AND at >= ?1 AND at < ?4 GROUP BY b"
+        };
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sql)
+            .bind(from_ms)
+            .bind(width_ms)
+            .bind(monitor.0)
+            .bind(to_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = vec![BucketStats::default(); count as usize];
+        for (b, checks, up, latency) in rows {
+            if let Some(slot) = usize::try_from(b).ok().and_then(|b| out.get_mut(b)) {
+                *slot = BucketStats {
+                    checks: checks.max(0) as u64,
+                    up: up.max(0) as u64,
+                    up_latency_sum_ms: latency.max(0) as u64,
+                };
+            }
+        }
+        Ok(out)
+    }
+
+    async fn incidents(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Incident>> {
+        let rows: Vec<IncidentRow> = sqlx::query_as(
+            "SELECT id, started_at, ended_at, cause_kind, cause_message FROM incidents \
+             WHERE monitor_id = ? ORDER BY started_at DESC, id DESC LIMIT ?",
+        )
+        .bind(monitor.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(IncidentRow::into_incident).collect()
+    }
+
+    async fn events(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Event>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, at, from_status, to_status, cause_kind, cause_message, incident_id FROM events \
+             WHERE monitor_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(monitor.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+}
+
+pub(super) const HOUR_MS: i64 = 3_600_000;

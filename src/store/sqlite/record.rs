@@ -1,0 +1,190 @@
+//! Writing a batch of judged checks inside one transaction: verdict states, status events,
+//! incidents, the checks themselves and their hourly roll-ups.
+
+use super::HOUR_MS;
+use crate::monitor::MonitorId;
+use crate::probe::CheckError;
+use crate::store::{CheckRecord, Result};
+use crate::verdict::{Status, Transition};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use std::collections::BTreeMap;
+
+/// Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound values.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Returns the monitors of the batch that no longer exist; nothing is written for them.
+pub async fn write_batch(
+    conn: &mut SqliteConnection,
+    batch: &[CheckRecord],
+) -> Result<Vec<MonitorId>> {
+    let mut gone = Vec::new();
+    let mut kept = Vec::with_capacity(batch.len());
+    for record in batch {
+        // Updating the state first tells whether the monitor still exists: one deleted while
+        // its check was in flight leaves no orphan rows behind.
+        if update_state(conn, record).await? {
+            if let Some(t) = &record.transition {
+                record_transition(conn, record.monitor, t).await?;
+            }
+            kept.push(record);
+        } else if !gone.contains(&record.monitor) {
+            gone.push(record.monitor);
+        }
+    }
+    insert_checks(conn, &kept).await?;
+    add_to_rollups(conn, &kept).await?;
+    Ok(gone)
+}
+
+fn kind(e: Option<&CheckError>) -> Option<&'static str> {
+    e.map(|e| e.kind.as_str())
+}
+
+fn message(e: Option<&CheckError>) -> Option<&str> {
+    e.map(|e| e.message.as_str())
+}
+
+async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bool> {
+    let v = &r.verdict;
+    let o = &r.outcome;
+    let updated = sqlx::query(
+        "UPDATE monitor_state SET status = ?, status_since = ?, streak = ?, streak_since = ?, \
+             streak_cause_kind = ?, streak_cause_message = ?, last_at = ?, last_status_code = ?, \
+             last_latency_ms = ?, last_error_kind = ?, last_error_message = ? \
+         WHERE monitor_id = ?",
+    )
+    .bind(v.status.as_str())
+    .bind(v.since.map(|t| t.as_millis()))
+    .bind(i64::from(v.streak))
+    .bind(v.streak_since.map(|t| t.as_millis()))
+    .bind(kind(v.streak_cause.as_ref()))
+    .bind(message(v.streak_cause.as_ref()))
+    .bind(o.at.as_millis())
+    .bind(o.status_code.map(i64::from))
+    .bind(i64::from(o.latency_ms))
+    .bind(kind(o.error.as_ref()))
+    .bind(message(o.error.as_ref()))
+    .bind(r.monitor.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Stores the event, opening an incident on the way down and closing it on the way up.
+async fn record_transition(
+    conn: &mut SqliteConnection,
+    monitor: MonitorId,
+    t: &Transition,
+) -> Result<()> {
+    let incident: Option<i64> = match (t.from, t.to) {
+        (_, Status::Down) => Some(
+            sqlx::query_scalar(
+                "INSERT INTO incidents (monitor_id, started_at, cause_kind, cause_message) \
+                 VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(monitor.0)
+            .bind(t.since.as_millis())
+            .bind(kind(t.cause.as_ref()))
+            .bind(message(t.cause.as_ref()))
+            .fetch_one(&mut *conn)
+            .await?,
+        ),
+        (Status::Down, _) => {
+            sqlx::query_scalar(
+                "UPDATE incidents SET ended_at = ? WHERE monitor_id = ? AND ended_at IS NULL RETURNING id",
+            )
+            .bind(t.since.as_millis())
+            .bind(monitor.0)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        _ => None,
+    };
+    sqlx::query(
+        "INSERT INTO events (monitor_id, at, from_status, to_status, cause_kind, cause_message, incident_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(monitor.0)
+    .bind(t.at.as_millis())
+    .bind(t.from.as_str())
+    .bind(t.to.as_str())
+    .bind(kind(t.cause.as_ref()))
+    .bind(message(t.cause.as_ref()))
+    .bind(incident)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
+    for chunk in records.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms, error_kind, error_message) ",
+        );
+        q.push_values(chunk, |mut row, r| {
+            let o = &r.outcome;
+            row.push_bind(r.monitor.0)
+                .push_bind(o.at.as_millis())
+                .push_bind(o.ok())
+                .push_bind(o.status_code.map(i64::from))
+                .push_bind(i64::from(o.latency_ms))
+                .push_bind(kind(o.error.as_ref()))
+                .push_bind(o.error.as_ref().map(|e| e.message.clone()));
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One hour of one monitor's checks, summed.
+#[derive(Default)]
+struct HourSums {
+    checks: i64,
+    up: i64,
+    latency_sum: i64,
+    latency_min: Option<i64>,
+    latency_max: Option<i64>,
+}
+
+async fn add_to_rollups(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
+    let mut sums: BTreeMap<(i64, i64), HourSums> = BTreeMap::new();
+    for r in records {
+        let hour = r.outcome.at.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
+        let s = sums.entry((r.monitor.0, hour)).or_default();
+        s.checks += 1;
+        if r.outcome.ok() {
+            let latency = i64::from(r.outcome.latency_ms);
+            s.up += 1;
+            s.latency_sum += latency;
+            s.latency_min = Some(s.latency_min.map_or(latency, |m| m.min(latency)));
+            s.latency_max = Some(s.latency_max.map_or(latency, |m| m.max(latency)));
+        }
+    }
+    let sums: Vec<_> = sums.into_iter().collect();
+    for chunk in sums.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO check_hours (monitor_id, hour, checks, up, latency_sum, latency_min, latency_max) ",
+        );
+        q.push_values(chunk, |mut row, ((monitor, hour), s)| {
+            row.push_bind(*monitor)
+                .push_bind(*hour)
+                .push_bind(s.checks)
+                .push_bind(s.up)
+                .push_bind(s.latency_sum)
+                .push_bind(s.latency_min)
+                .push_bind(s.latency_max);
+        });
+        // SQLite's two-argument min() and max() return NULL if either side is NULL; an hour's
+        // first success must still set them.
+        q.push(
+            " ON CONFLICT (monitor_id, hour) DO UPDATE SET \
+               checks = checks + excluded.checks, \
+               up = up + excluded.up, \
+               latency_sum = latency_sum + excluded.latency_sum, \
+               latency_min = coalesce(min(latency_min, excluded.latency_min), latency_min, excluded.latency_min), \
+               latency_max = coalesce(max(latency_max, excluded.latency_max), latency_max, excluded.latency_max)",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}

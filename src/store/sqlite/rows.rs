@@ -1,0 +1,181 @@
+//! Rows as SQLite returns them, and their conversion into domain values. A row that does not
+//! convert is reported as corrupt rather than guessed at.
+
+use crate::monitor::{Monitor, MonitorId, MonitorInput, MonitorSpec, UserId};
+use crate::probe::{CheckError, ErrorKind, Outcome};
+use crate::store::{Event, Incident, Result, StoreError, StoredVerdict};
+use crate::timestamp::Timestamp;
+use crate::verdict::{Status, VerdictState};
+
+pub fn parse_spec(json: &str) -> Result<MonitorSpec> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("monitor spec: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| StoreError::Corrupt("monitor spec is not an object".into()))?;
+    Ok(MonitorInput::parse(obj)?.spec)
+}
+
+fn status(s: &str) -> Result<Status> {
+    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status {s:?}")))
+}
+
+fn error(kind: Option<String>, message: Option<String>) -> Result<Option<CheckError>> {
+    match kind {
+        None => Ok(None),
+        Some(k) => {
+            let kind = ErrorKind::parse(&k)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown error kind {k:?}")))?;
+            Ok(Some(CheckError {
+                kind,
+                message: message.unwrap_or_default(),
+            }))
+        }
+    }
+}
+
+fn timestamp(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(Timestamp::from_millis)
+}
+
+fn code(c: Option<i64>) -> Option<u16> {
+    c.and_then(|c| u16::try_from(c).ok())
+}
+
+fn latency(ms: i64) -> u32 {
+    u32::try_from(ms).unwrap_or(u32::MAX)
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MonitorRow {
+    id: i64,
+    user_id: i64,
+    spec: String,
+    paused: bool,
+    created_at: i64,
+    updated_at: i64,
+    status: String,
+    status_since: Option<i64>,
+    last_at: Option<i64>,
+    last_status_code: Option<i64>,
+    last_latency_ms: Option<i64>,
+    last_error_kind: Option<String>,
+    last_error_message: Option<String>,
+}
+
+impl MonitorRow {
+    pub fn into_monitor(self) -> Result<Monitor> {
+        let last_check = match self.last_at {
+            None => None,
+            Some(at) => Some(Outcome {
+                at: Timestamp::from_millis(at),
+                status_code: code(self.last_status_code),
+                latency_ms: latency(self.last_latency_ms.unwrap_or(0)),
+                error: error(self.last_error_kind, self.last_error_message)?,
+            }),
+        };
+        Ok(Monitor {
+            id: MonitorId(self.id),
+            owner: UserId(self.user_id),
+            spec: parse_spec(&self.spec)?,
+            paused: self.paused,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+            status: status(&self.status)?,
+            status_since: timestamp(self.status_since),
+            last_check,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct VerdictRow {
+    monitor_id: i64,
+    status: String,
+    status_since: Option<i64>,
+    streak: i64,
+    streak_since: Option<i64>,
+    streak_cause_kind: Option<String>,
+    streak_cause_message: Option<String>,
+    last_at: Option<i64>,
+}
+
+impl VerdictRow {
+    pub fn into_stored(self) -> Result<StoredVerdict> {
+        Ok(StoredVerdict {
+            monitor: MonitorId(self.monitor_id),
+            verdict: VerdictState {
+                status: status(&self.status)?,
+                since: timestamp(self.status_since),
+                streak: u32::try_from(self.streak).unwrap_or(0),
+                streak_since: timestamp(self.streak_since),
+                streak_cause: error(self.streak_cause_kind, self.streak_cause_message)?,
+            },
+            last_at: timestamp(self.last_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CheckRow {
+    at: i64,
+    status_code: Option<i64>,
+    latency_ms: i64,
+    error_kind: Option<String>,
+    error_message: Option<String>,
+}
+
+impl CheckRow {
+    pub fn into_outcome(self) -> Result<Outcome> {
+        Ok(Outcome {
+            at: Timestamp::from_millis(self.at),
+            status_code: code(self.status_code),
+            latency_ms: latency(self.latency_ms),
+            error: error(self.error_kind, self.error_message)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct IncidentRow {
+    id: i64,
+    started_at: i64,
+    ended_at: Option<i64>,
+    cause_kind: Option<String>,
+    cause_message: Option<String>,
+}
+
+impl IncidentRow {
+    pub fn into_incident(self) -> Result<Incident> {
+        Ok(Incident {
+            id: self.id,
+            started_at: Timestamp::from_millis(self.started_at),
+            ended_at: timestamp(self.ended_at),
+            cause: error(self.cause_kind, self.cause_message)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    id: i64,
+    at: i64,
+    from_status: String,
+    to_status: String,
+    cause_kind: Option<String>,
+    cause_message: Option<String>,
+    incident_id: Option<i64>,
+}
+
+impl EventRow {
+    pub fn into_event(self) -> Result<Event> {
+        Ok(Event {
+            id: self.id,
+            at: Timestamp::from_millis(self.at),
+            from: self.from_status,
+            to: self.to_status,
+            cause: error(self.cause_kind, self.cause_message)?,
+            incident: self.incident_id,
+        })
+    }
+}

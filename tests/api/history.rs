@@ -1,0 +1,128 @@
+//! A monitor's history through the API: latest checks, uptime buckets, and their parameters.
+
+use crate::support::target::Target;
+use crate::support::{millis, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn checks_come_newest_first_and_page_with_before() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(&token, json!({"url": target.url("/ok"), "interval": 1}))
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    app.wait_for_checks(&token, id, 4).await;
+
+    let (status, page) = app
+        .get(&format!("/api/monitors/{id}/checks?limit=2"), &token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_array().unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(millis(&page[0]["at"]) > millis(&page[1]["at"]));
+    for field in ["at", "ok", "status_code", "latency_ms", "error"] {
+        assert!(page[0].get(field).is_some(), "{field}");
+    }
+
+    let before = page[1]["at"].as_str().unwrap();
+    let (_, older) = app
+        .get(
+            &format!(
+                "/api/monitors/{id}/checks?limit=2&before={}",
+                before.replace('+', "%2B")
+            ),
+            &token,
+        )
+        .await;
+    let older = older.as_array().unwrap();
+    assert!(!older.is_empty());
+    assert!(
+        older
+            .iter()
+            .all(|c| millis(&c["at"]) < millis(&page[1]["at"]))
+    );
+}
+
+#[tokio::test]
+async fn uptime_comes_in_equal_buckets_that_add_up() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(&token, json!({"url": target.url("/ok"), "interval": 1}))
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    app.wait_for_checks(&token, id, 3).await;
+
+    for (window, buckets, width) in [
+        ("24h", None, 3600),
+        ("1h", Some(12), 300),
+        ("7d", Some(7), 86_400),
+        ("90d", None, 90 * 3600),
+    ] {
+        let query = match buckets {
+            Some(b) => format!("window={window}&buckets={b}"),
+            None => format!("window={window}"),
+        };
+        let (status, u) = app
+            .get(&format!("/api/monitors/{id}/uptime?{query}"), &token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{u}");
+        assert_eq!(u["window"], window);
+        assert_eq!(u["bucket_seconds"], width);
+        let list = u["buckets"].as_array().unwrap();
+        assert_eq!(list.len(), buckets.unwrap_or(24) as usize);
+        for pair in list.windows(2) {
+            assert_eq!(
+                millis(&pair[1]["start"]) - millis(&pair[0]["start"]),
+                width * 1000
+            );
+        }
+        let total: u64 = list.iter().map(|b| b["checks"].as_u64().unwrap()).sum();
+        assert_eq!(u["checks"].as_u64().unwrap(), total);
+        assert!(total >= 3, "{window}: {u}");
+        assert_eq!(u["uptime"], 1.0);
+        let newest = list.last().unwrap();
+        assert!(
+            newest["checks"].as_u64().unwrap() >= 1,
+            "the newest bucket holds the present"
+        );
+        assert!(list[0]["uptime"].is_null(), "no checks, no uptime: {u}");
+    }
+}
+
+#[tokio::test]
+async fn bad_history_parameters_are_refused_naming_them() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": "http://127.0.0.1:9/", "paused": true}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    for (query, field) in [
+        ("checks?limit=0", "limit"),
+        ("checks?limit=1001", "limit"),
+        ("checks?limit=many", "limit"),
+        ("checks?before=yesterday", "before"),
+        ("uptime?window=2h", "window"),
+        ("uptime?buckets=0", "buckets"),
+        ("uptime?window=1h&buckets=7200", "buckets"),
+    ] {
+        let (status, err) = app
+            .get(&format!("/api/monitors/{id}/{query}"), &token)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {err}");
+        assert_eq!(err["error"]["field"], field, "{query}");
+    }
+    let (status, checks) = app
+        .get(&format!("/api/monitors/{id}/checks?limit=1000"), &token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(checks, json!([]));
+}

@@ -1,0 +1,13 @@
+//! The service tested from outside, as its users meet it: the real server on loopback with a
+//! fresh SQLite database per test, checking real servers the tests control.
+
+mod support;
+
+mod accounts;
+mod history;
+mod monitors;
+mod ownership;
+mod probes;
+mod scheduling;
+mod server;
+mod status;

@@ -1,0 +1,266 @@
+//! What an HTTP check finds, against real servers on loopback: each way a target can fail is
+//! recorded with its kind, and nothing a target does stops the service.
+
+use crate::support::target::{Target, closing_server, refusing_port};
+use crate::support::{TestApp, dns, spawn_app, spawn_app_with, tls};
+use serde_json::{Value, json};
+use std::net::Ipv4Addr;
+
+/// Creates a monitor with `settings` and returns its first check.
+async fn first_check(app: &TestApp, settings: Value) -> Value {
+    let token = app.register("ada@example.com").await;
+    let m = app.create_monitor(&token, settings).await;
+    app.wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0)
+}
+
+fn error_kind(check: &Value) -> &str {
+    check["error"]["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error in {check}"))
+}
+
+#[tokio::test]
+async fn a_2xx_answer_is_a_success_with_its_status_and_latency() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/delay/50"), "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(check["ok"], true);
+    assert_eq!(check["status_code"], 200);
+    assert_eq!(check["error"], Value::Null);
+    assert!(check["latency_ms"].as_u64().unwrap() >= 50, "{check}");
+}
+
+#[tokio::test]
+async fn a_status_outside_the_accepted_ranges_fails_with_kind_status() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/status/503"), "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(check["ok"], false);
+    assert_eq!(check["status_code"], 503);
+    assert_eq!(error_kind(&check), "status");
+    assert!(check["error"]["message"].as_str().unwrap().contains("503"));
+}
+
+#[tokio::test]
+async fn accepted_status_ranges_can_include_anything() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/status/404"), "interval": "1h", "accepted_status": ["200-299", 404]}),
+    )
+    .await;
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["status_code"], 404);
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_with_kind_timeout() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/delay/5000"), "interval": 60, "timeout": "300ms"}),
+    )
+    .await;
+    assert_eq!(check["ok"], false);
+    assert_eq!(error_kind(&check), "timeout");
+    let latency = check["latency_ms"].as_u64().unwrap();
+    assert!((300..2000).contains(&latency), "{latency}");
+    assert!(
+        check["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for the response"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn a_target_that_never_answers_times_out() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/hang"), "interval": 60, "timeout": "500ms"}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "timeout");
+}
+
+#[tokio::test]
+async fn redirects_are_followed_to_the_final_answer() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/redirect/3"), "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["status_code"], 200);
+    assert_eq!(target.hits("/redirect/0"), 1);
+}
+
+#[tokio::test]
+async fn too_many_redirects_fail_with_kind_redirect() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/loop"), "interval": "1h", "max_redirects": 3}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "redirect");
+    assert_eq!(check["status_code"], 302);
+    assert_eq!(
+        target.hits("/loop"),
+        4,
+        "the first request and three redirects"
+    );
+}
+
+#[tokio::test]
+async fn with_redirects_off_the_redirect_itself_is_judged() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/redirect/1"), "interval": "1h", "follow_redirects": false}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "status");
+    assert_eq!(check["status_code"], 302);
+    assert_eq!(target.hits("/redirect/0"), 0);
+}
+
+#[tokio::test]
+async fn a_refused_connection_fails_with_kind_connect() {
+    let app = spawn_app().await;
+    let port = refusing_port().await;
+    let check = first_check(
+        &app,
+        json!({"url": format!("http://{port}/"), "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "connect");
+    assert_eq!(check["status_code"], Value::Null);
+    assert!(
+        check["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_closed_without_an_answer_fails_with_kind_protocol() {
+    let app = spawn_app().await;
+    let addr = closing_server().await;
+    let check = first_check(
+        &app,
+        json!({"url": format!("http://{addr}/"), "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "protocol", "{check}");
+}
+
+#[tokio::test]
+async fn an_unknown_host_fails_with_kind_dns() {
+    let dns = dns::start(&[]).await;
+    let app = spawn_app_with(|c| c.dns_servers = vec![dns]).await;
+    let check = first_check(
+        &app,
+        json!({"url": "http://no-such-host.upbeat.test/", "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "dns");
+    assert!(
+        check["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-host.upbeat.test"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn host_names_are_resolved_through_the_configured_dns_server() {
+    let target = Target::start().await;
+    let dns = dns::start(&[("site.upbeat.test", Ipv4Addr::LOCALHOST)]).await;
+    let app = spawn_app_with(|c| c.dns_servers = vec![dns]).await;
+    let url = format!("http://site.upbeat.test:{}/echo", target.addr.port());
+    let check = first_check(&app, json!({"url": url, "interval": "1h"})).await;
+    assert_eq!(check["ok"], true, "{check}");
+    let seen = target.seen("/echo");
+    assert_eq!(
+        seen[0].headers["host"],
+        format!("site.upbeat.test:{}", target.addr.port())
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_with_kind_tls() {
+    let app = spawn_app().await;
+    let addr = tls::self_signed_server().await;
+    let check = first_check(
+        &app,
+        json!({"url": format!("https://{addr}/"), "interval": "1h"}),
+    )
+    .await;
+    assert_eq!(error_kind(&check), "tls", "{check}");
+    assert!(
+        check["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("certificate"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn the_method_headers_and_body_are_sent_as_configured() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/echo"), "interval": "1h", "method": "POST",
+               "headers": {"X-Api-Key": "k-123", "User-Agent": "custom-agent"},
+               "body": "{\"ping\":true}"}),
+    )
+    .await;
+    assert_eq!(check["ok"], true);
+    let seen = &target.seen("/echo")[0];
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.headers["x-api-key"], "k-123");
+    assert_eq!(seen.headers["user-agent"], "custom-agent");
+    assert_eq!(&seen.body[..], b"{\"ping\":true}");
+}
+
+#[tokio::test]
+async fn a_post_redirected_with_303_continues_as_a_get() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let check = first_check(
+        &app,
+        json!({"url": target.url("/see-other"), "interval": "1h", "method": "POST", "body": "x"}),
+    )
+    .await;
+    assert_eq!(check["ok"], true, "{check}");
+    let seen = &target.seen("/echo")[0];
+    assert_eq!(seen.method, "GET");
+    assert!(seen.body.is_empty());
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_are_sent_as_basic_auth() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    let url = format!("http://ada:s%3Acret@{}/echo", target.addr);
+    first_check(&app, json!({"url": url, "interval": "1h"})).await;
+    // "ada:s:cret" in base64.
+    assert_eq!(
+        target.seen("/echo")[0].headers["authorization"],
+        "Basic YWRhOnM6Y3JldA=="
+    );
+}

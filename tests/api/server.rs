@@ -1,0 +1,148 @@
+//! The HTTP surface as a whole: authentication everywhere, error shapes, limits, CORS, health.
+
+use crate::support::{spawn_app, spawn_app_with};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// Every route that needs a signed-in caller, with a body where it takes one.
+fn protected_routes(id: i64) -> Vec<(Method, String)> {
+    let m = format!("/api/monitors/{id}");
+    vec![
+        (Method::GET, "/api/me".into()),
+        (Method::GET, "/api/monitors".into()),
+        (Method::POST, "/api/monitors".into()),
+        (Method::GET, "/api/monitors/user/1".into()),
+        (Method::GET, m.clone()),
+        (Method::PUT, m.clone()),
+        (Method::PATCH, m.clone()),
+        (Method::DELETE, m.clone()),
+        (Method::POST, format!("{m}/pause")),
+        (Method::POST, format!("{m}/resume")),
+        (Method::GET, format!("{m}/checks")),
+        (Method::GET, format!("{m}/uptime")),
+        (Method::GET, format!("{m}/incidents")),
+        (Method::GET, format!("{m}/events")),
+    ]
+}
+
+#[tokio::test]
+async fn every_api_route_requires_a_token() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let monitor = app
+        .create_monitor(
+            &token,
+            json!({"url": "http://127.0.0.1:9/", "paused": true}),
+        )
+        .await;
+    let id = monitor["id"].as_i64().unwrap();
+    for (method, path) in protected_routes(id) {
+        for auth in [None, Some("not-a-token")] {
+            let body = matches!(method, Method::POST | Method::PUT | Method::PATCH)
+                .then(|| json!({"url": "http://example.com"}));
+            let (status, err) = app.request(method.clone(), &path, auth, body).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {auth:?}"
+            );
+            assert_eq!(err["error"]["code"], "unauthorized");
+        }
+    }
+    // Nothing was changed by the refused calls.
+    let monitor_after = app.monitor(&token, id).await;
+    assert_eq!(monitor_after["url"], "http://127.0.0.1:9/");
+    assert_eq!(monitor_after["paused"], true);
+}
+
+#[tokio::test]
+async fn health_answers_without_a_token() {
+    let app = spawn_app().await;
+    let (status, body) = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_in_the_error_format() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let (status, body) = app.get("/api/nothing-here", &token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, body) = app
+        .request(Method::DELETE, "/api/monitors", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies_are_refused() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let send = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/monitors"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (body, status) in [
+        (b"{not json".to_vec(), StatusCode::BAD_REQUEST),
+        (b"".to_vec(), StatusCode::BAD_REQUEST),
+        (b"[1, 2]".to_vec(), StatusCode::BAD_REQUEST),
+        (
+            format!(
+                "{{\"url\": \"http://a.example\", \"body\": \"{}\"}}",
+                "x".repeat(1024 * 1024 + 10)
+            )
+            .into_bytes(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let resp = send(body).await.unwrap();
+        assert_eq!(resp.status(), status);
+        let err: serde_json::Value = resp.json().await.unwrap();
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{err}"
+        );
+    }
+    let (_, list) = app.get("/api/monitors", &token).await;
+    assert_eq!(list, json!([]), "nothing was written");
+}
+
+#[tokio::test]
+async fn cross_origin_calls_are_allowed_only_from_listed_origins() {
+    let preflight = |app: &crate::support::TestApp, origin: &str| {
+        app.client
+            .request(Method::OPTIONS, app.url("/api/monitors"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let closed = spawn_app().await;
+    let resp = preflight(&closed, "https://status.example.com")
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    let open = spawn_app_with(|c| c.cors_origins = vec!["https://status.example.com".into()]).await;
+    let resp = preflight(&open, "https://status.example.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://status.example.com"
+    );
+    let resp = preflight(&open, "https://evil.example").await.unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
