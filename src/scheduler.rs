@@ -248,17 +248,8 @@ impl Scheduler {
         }
     }
 
-    /// The first slot strictly after `after`.
     fn next_slot(&self, job: &Job, after: Instant) -> Instant {
-        let interval = duration_ms(job.spec.interval.duration()).max(1);
-        let phase = phase_of(job.monitor, interval);
-        let (epoch_instant, epoch_wall) = self.epoch;
-        let after_wall =
-            epoch_wall.as_millis() + duration_ms(after.saturating_duration_since(epoch_instant));
-        let k = (after_wall - phase).div_euclid(interval) + 1;
-        let slot_wall = phase + k * interval;
-        epoch_instant
-            + Duration::from_millis(u64::try_from(slot_wall - epoch_wall.as_millis()).unwrap_or(0))
+        slot_after(self.epoch, job.monitor, job.spec.interval.duration(), after)
     }
 
     /// After a change of interval: the first new slot at least half an interval after the last
@@ -269,6 +260,25 @@ impl Scheduler {
         });
         self.next_slot(job, earliest)
     }
+}
+
+/// A monitor's first slot strictly after `after`. `epoch` ties the monotonic clock to the wall
+/// clock the slots are fixed on.
+fn slot_after(
+    epoch: (Instant, Timestamp),
+    monitor: MonitorId,
+    interval: Duration,
+    after: Instant,
+) -> Instant {
+    let interval = duration_ms(interval).max(1);
+    let phase = phase_of(monitor, interval);
+    let (epoch_instant, epoch_wall) = epoch;
+    let after_wall =
+        epoch_wall.as_millis() + duration_ms(after.saturating_duration_since(epoch_instant));
+    let k = (after_wall - phase).div_euclid(interval) + 1;
+    let slot_wall = phase + k * interval;
+    epoch_instant
+        + Duration::from_millis(u64::try_from(slot_wall - epoch_wall.as_millis()).unwrap_or(0))
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -309,6 +319,53 @@ mod tests {
         assert!(
             buckets.iter().all(|&n| (800..1200).contains(&n)),
             "{buckets:?}"
+        );
+    }
+
+    #[test]
+    fn monitors_made_together_get_slots_spread_over_their_interval() {
+        let now = Instant::now();
+        let epoch = (now, Timestamp::now());
+        let interval = Duration::from_secs(10);
+        let mut offsets: Vec<Duration> = (1..=100)
+            .map(|id| slot_after(epoch, MonitorId(id), interval, now) - now)
+            .collect();
+        offsets.sort();
+        assert!(
+            offsets.iter().all(|o| !o.is_zero() && *o <= interval),
+            "{offsets:?}"
+        );
+        let widest_gap = offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        assert!(widest_gap < Duration::from_secs(1), "{widest_gap:?}");
+        assert!(offsets[99] - offsets[0] > Duration::from_secs(9));
+    }
+
+    #[test]
+    fn slots_repeat_every_interval_and_survive_a_restart() {
+        let interval = Duration::from_secs(60);
+        let monitor = MonitorId(42);
+        let now = Instant::now();
+        let wall = Timestamp::now();
+        let first = slot_after((now, wall), monitor, interval, now);
+        assert_eq!(
+            slot_after((now, wall), monitor, interval, first),
+            first + interval
+        );
+        // A process started 7.5 s later anchors its clocks anew and finds the same wall-clock slot.
+        let shift = Duration::from_millis(7_500);
+        let (later, later_wall) = (now + shift, wall.saturating_add(shift));
+        let restarted = slot_after((later, later_wall), monitor, interval, later);
+        let expected = if first > later {
+            first
+        } else {
+            first + interval
+        };
+        let wall_of = |at: Instant, anchor: Instant, anchor_wall: Timestamp| {
+            anchor_wall.as_millis() + i64::try_from((at - anchor).as_millis()).unwrap()
+        };
+        assert_eq!(
+            wall_of(restarted, later, later_wall),
+            wall_of(expected, now, wall)
         );
     }
 }

@@ -36,7 +36,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 match inner.classify() {
                     // A value of the wrong type in a field: the field is named.
                     Category::Data if field != "." => {
-                        Err(ApiError::Invalid(FieldError::new(field, describe(&inner))))
+                        let detail = describe(&inner);
+                        let message = if detail.starts_with("unknown field") {
+                            "is not an accepted field".to_owned()
+                        } else {
+                            format!("is invalid: {detail}")
+                        };
+                        Err(ApiError::Invalid(FieldError::new(field, message)))
                     }
                     Category::Data => Err(ApiError::Malformed(format!(
                         "the body must be a JSON object: {}",

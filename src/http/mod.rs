@@ -33,6 +33,7 @@ pub struct AppState {
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
     let mut router = Router::new()
         .route("/healthz", get(health))
+        .route("/openapi.json", get(openapi))
         .merge(api::router())
         .fallback(|| async { ApiError::NotFound })
         // Applies to the routes above only, so it comes after them.
@@ -62,6 +63,14 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         );
     }
     Ok(router)
+}
+
+/// The OpenAPI description of the API, compiled in.
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../docs/openapi.json"),
+    )
 }
 
 /// 200 when the service can reach its database, 503 otherwise.

@@ -317,3 +317,45 @@ async fn hanging_targets_do_not_delay_other_monitors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_check_in_flight_at_shutdown_finishes_and_is_recorded() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/delay/400"), "interval": "1h"}),
+        )
+        .await;
+    wait_until("the check to reach the target", || async {
+        target.hits("/delay/400") == 1
+    })
+    .await;
+    // The target answers 400 ms from now; the shutdown grace is a second.
+    let app = app.restart().await;
+    let checks = app.checks(&token, m["id"].as_i64().unwrap()).await;
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["ok"], true);
+}
+
+#[tokio::test]
+async fn a_check_hanging_at_shutdown_is_abandoned_without_delaying_it() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    app.create_monitor(
+        &token,
+        json!({"url": target.url("/hang"), "interval": "1h", "timeout": "1h"}),
+    )
+    .await;
+    wait_until("the check to reach the target", || async {
+        target.hits("/hang") == 1
+    })
+    .await;
+    // The grace period is one second; the check would take an hour.
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("shutdown ends after the grace period");
+}

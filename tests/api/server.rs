@@ -146,3 +146,79 @@ async fn cross_origin_calls_are_allowed_only_from_listed_origins() {
     let resp = preflight(&open, "https://evil.example").await.unwrap();
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
+
+/// The published OpenAPI description and the server agree: every operation it lists exists,
+/// and the protected ones are exactly the routes tested for authentication above.
+#[tokio::test]
+async fn the_openapi_description_matches_the_routes() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let spec: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+
+    let token = app.register("ada@example.com").await;
+    let user_id = app.get("/api/me", &token).await.1["id"].as_i64().unwrap();
+    let monitor = app
+        .create_monitor(
+            &token,
+            json!({"url": "http://127.0.0.1:9/", "interval": "1h", "paused": true}),
+        )
+        .await;
+    let id = monitor["id"].as_i64().unwrap();
+
+    let mut protected = Vec::new();
+    let mut operations: Vec<(Method, String, bool)> = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(method) = ["get", "post", "put", "patch", "delete"]
+                .contains(&method.as_str())
+                .then(|| method.to_uppercase().parse::<Method>().unwrap())
+            else {
+                continue; // path-level keys such as "parameters"
+            };
+            let public = op.get("security") == Some(&json!([]));
+            let concrete = path
+                .replace("{id}", &id.to_string())
+                .replace("{user_id}", &user_id.to_string());
+            if !public {
+                protected.push((
+                    method.clone(),
+                    path.replace("{user_id}", "1")
+                        .replace("{id}", &id.to_string()),
+                ));
+            }
+            operations.push((method, concrete, public));
+        }
+    }
+    // Deleting last keeps the monitor for the other operations.
+    operations.sort_by_key(|(m, _, _)| *m == Method::DELETE);
+    for (method, path, public) in operations {
+        let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| match path
+            .as_str()
+        {
+            "/api/auth/register" => json!({"email": "bob@example.com", "password": "long enough"}),
+            "/api/auth/login" => {
+                json!({"email": "ada@example.com", "password": "correct horse battery"})
+            }
+            _ => json!({"url": "http://127.0.0.1:9/", "interval": "1h", "paused": true}),
+        });
+        let token = (!public).then_some(token.as_str());
+        let (status, body) = app.request(method.clone(), &path, token, body).await;
+        assert!(
+            status.is_success(),
+            "{method} {path} answered {status}: {body}"
+        );
+    }
+
+    let mut tested: Vec<(Method, String)> = super::server::protected_routes(id);
+    let key = |r: &(Method, String)| format!("{} {}", r.0, r.1);
+    tested.sort_by_key(key);
+    protected.sort_by_key(key);
+    assert_eq!(protected, tested);
+}

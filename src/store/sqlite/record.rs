@@ -9,6 +9,9 @@ use crate::verdict::{Status, Transition};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
 
+pub(super) const CLOSE_INCIDENT: &str =
+    "UPDATE incidents SET ended_at = ? WHERE monitor_id = ? AND ended_at IS NULL RETURNING id";
+
 /// Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound values.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -90,13 +93,11 @@ async fn record_transition(
             .await?,
         ),
         (Status::Down, _) => {
-            sqlx::query_scalar(
-                "UPDATE incidents SET ended_at = ? WHERE monitor_id = ? AND ended_at IS NULL RETURNING id",
-            )
-            .bind(t.since.as_millis())
-            .bind(monitor.0)
-            .fetch_optional(&mut *conn)
-            .await?
+            sqlx::query_scalar(CLOSE_INCIDENT)
+                .bind(t.since.as_millis())
+                .bind(monitor.0)
+                .fetch_optional(&mut *conn)
+                .await?
         }
         _ => None,
     };
