@@ -5,6 +5,7 @@ use crate::monitor::{FieldError, UserId};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use serde::Serialize;
 use std::fmt;
+use tokio::sync::Semaphore;
 
 /// An email address, trimmed and lower-cased so that one mailbox is one account.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -58,18 +59,6 @@ impl NewPassword {
         }
         Ok(NewPassword(s))
     }
-
-    /// Hashes with argon2id and a fresh random salt, into a self-describing PHC string.
-    pub async fn hash(self) -> anyhow::Result<String> {
-        tokio::task::spawn_blocking(move || {
-            // A fresh random salt is drawn for each hash.
-            Argon2::default()
-                .hash_password(self.0.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))
-        })
-        .await?
-    }
 }
 
 impl fmt::Debug for NewPassword {
@@ -78,20 +67,51 @@ impl fmt::Debug for NewPassword {
     }
 }
 
-/// Checks a password against a stored hash. With no stored hash (no such account) the same work
-/// is done against a fixed hash, so response times do not reveal which accounts exist.
-pub async fn verify_password(password: String, stored: Option<String>) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let exists = stored.is_some();
-        let hash = stored.unwrap_or_else(|| DECOY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|e| anyhow::anyhow!("stored password hash is invalid: {e}"))?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(exists && matches)
-    })
-    .await?
+/// Hashes and checks passwords on the blocking pool, a few at a time: each hash takes about
+/// 19 MiB and tens of milliseconds of CPU, so a burst of sign-ins waits its turn instead of
+/// exhausting memory.
+pub struct Passwords {
+    permits: Semaphore,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Passwords {
+            permits: Semaphore::new(cores),
+        }
+    }
+}
+
+impl Passwords {
+    /// Hashes with argon2id and a fresh random salt, into a self-describing PHC string.
+    pub async fn hash(&self, password: NewPassword) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
+        tokio::task::spawn_blocking(move || {
+            Argon2::default()
+                .hash_password(password.0.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))
+        })
+        .await?
+    }
+
+    /// Checks a password against a stored hash. With no stored hash (no such account) the same
+    /// work is done against a fixed hash, so response times do not reveal which accounts exist.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> anyhow::Result<bool> {
+        let _permit = self.permits.acquire().await?;
+        tokio::task::spawn_blocking(move || {
+            let exists = stored.is_some();
+            let hash = stored.unwrap_or_else(|| DECOY_HASH.to_owned());
+            let parsed = PasswordHash::new(&hash)
+                .map_err(|e| anyhow::anyhow!("stored password hash is invalid: {e}"))?;
+            let matches = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(exists && matches)
+        })
+        .await?
+    }
 }
 
 /// An argon2id hash (default parameters) of a random password nobody knows.
@@ -149,22 +169,27 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hash = NewPassword::parse("p", "correct horse".into())
-            .unwrap()
-            .hash()
-            .await
-            .unwrap();
+        let passwords = Passwords::default();
+        let new = NewPassword::parse("p", "correct horse".into()).unwrap();
+        let hash = passwords.hash(new).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(
-            verify_password("correct horse".into(), Some(hash.clone()))
+            passwords
+                .verify("correct horse".into(), Some(hash.clone()))
                 .await
                 .unwrap()
         );
         assert!(
-            !verify_password("wrong horse".into(), Some(hash))
+            !passwords
+                .verify("wrong horse".into(), Some(hash))
                 .await
                 .unwrap()
         );
-        assert!(!verify_password("correct horse".into(), None).await.unwrap());
+        assert!(
+            !passwords
+                .verify("correct horse".into(), None)
+                .await
+                .unwrap()
+        );
     }
 }

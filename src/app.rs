@@ -3,9 +3,10 @@
 //! order that loses nothing: no new requests or checks, checks in flight finish (or are
 //! abandoned after the grace period), then every recorded result is written.
 
+use crate::account::Passwords;
 use crate::config::Config;
 use crate::http::auth::{AttemptLimiter, Tokens};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, MonitorLocks};
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
 use crate::scheduler::{Job, Scheduler};
@@ -48,17 +49,22 @@ impl App {
             servers: config.dns_servers.clone(),
         })?;
         let (recorder, results) = Recorder::start(Arc::clone(&store)).await?;
-        let (mut scheduler, scheduler_handle) = Scheduler::new(prober, results);
+        let (mut scheduler, scheduler_handle) = Scheduler::new(prober, results.clone());
         let monitors = store.active_monitors().await?;
-        scheduler.load(
-            monitors
-                .into_iter()
-                .map(|(monitor, spec)| Job { monitor, spec }),
-        );
+        scheduler.load(monitors.into_iter().map(|m| {
+            let job = Job {
+                monitor: m.id,
+                spec: m.spec,
+            };
+            (job, m.last_check_at)
+        }));
 
         let state = AppState {
             store: Arc::clone(&store),
             scheduler: scheduler_handle,
+            recorder: results,
+            locks: Arc::new(MonitorLocks::new()),
+            passwords: Arc::new(Passwords::default()),
             tokens: Arc::new(Tokens::new(secret.as_bytes(), config.token_ttl.0)),
             limiter: Arc::new(AttemptLimiter::new(
                 config.login.per_address_per_minute,
@@ -102,19 +108,13 @@ impl App {
         let recorder = tokio::spawn(recorder.run());
         let scheduler = tokio::spawn(scheduler.run(shutdown.clone(), grace));
 
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("serving HTTP");
+        http::serve(listener, router, shutdown.clone(), grace).await;
         // Whatever ended the server, the rest stops too.
         shutdown.cancel();
 
         scheduler.await.context("the scheduler failed")?;
-        // The scheduler and its checks held the last result handles: the recorder now writes
-        // what is queued and ends.
+        // The server, the scheduler and its checks held the last result handles: the recorder
+        // now writes what is queued and ends.
         match tokio::time::timeout(FLUSH_TIMEOUT, recorder).await {
             Ok(joined) => joined.context("the recorder failed")?,
             Err(_) => tracing::error!(
@@ -122,7 +122,7 @@ impl App {
             ),
         }
         store.close().await;
-        served
+        Ok(())
     }
 }
 

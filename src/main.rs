@@ -56,6 +56,7 @@ struct ServeArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -71,6 +72,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database,
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
+    // Every check and every API connection holds a file descriptor; the usual soft limit of
+    // 1,024 would be reached long before the machine's.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
     tokio::runtime::Runtime::new()?.block_on(async {
         let app = App::build(&config).await?;
         tracing::info!(

@@ -2,17 +2,21 @@
 //! writer, so a result, the status change it causes and the incident it opens or closes are
 //! stored in one transaction. Probes hand results over without waiting: a slow database queues
 //! results in bounded memory (then drops and counts them) and is never taken for a down target.
+//!
+//! The recorder is the only owner of verdict state while running. Pausing and resuming go
+//! through it, in order with the results: what was queued before a pause is written before it,
+//! and a check that started before a pause or a resume is not judged after it.
 
 use crate::monitor::MonitorId;
 use crate::probe::Outcome;
-use crate::store::{CheckRecord, Store};
+use crate::store::{CheckRecord, Store, StoreError};
 use crate::timestamp::Timestamp;
 use crate::verdict::{Thresholds, VerdictState};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Results waiting for the writer, at most. At 10,000 checks a second this is several seconds of
 /// database stall absorbed without loss.
@@ -20,27 +24,40 @@ const QUEUE_CAPACITY: usize = 65_536;
 /// Results written in one transaction, at most.
 const MAX_BATCH: usize = 2_000;
 
-struct Submission {
-    monitor: MonitorId,
-    thresholds: Thresholds,
-    outcome: Outcome,
+enum Message {
+    Result {
+        monitor: MonitorId,
+        thresholds: Thresholds,
+        outcome: Outcome,
+    },
+    /// Write everything before this, then judge nothing more of the monitor until released.
+    Hold(MonitorId, oneshot::Sender<()>),
+    /// Judge the monitor again, counting only checks started from `since`; from `pending` when
+    /// `fresh` (a resume), else from where it was (a pause that did not happen after all).
+    Release {
+        monitor: MonitorId,
+        since: Timestamp,
+        fresh: bool,
+    },
+    /// The monitor was deleted.
+    Forget(MonitorId),
 }
 
-/// Hands results to the recorder; cheap to clone, never blocks.
+/// Hands results and changes to the recorder; cheap to clone. Results never wait.
 #[derive(Clone)]
 pub struct RecorderHandle {
-    tx: mpsc::Sender<Submission>,
+    tx: mpsc::Sender<Message>,
     dropped: Arc<AtomicU64>,
 }
 
 impl RecorderHandle {
     pub fn submit(&self, monitor: MonitorId, thresholds: Thresholds, outcome: Outcome) {
-        let submission = Submission {
+        let message = Message::Result {
             monitor,
             thresholds,
             outcome,
         };
-        if self.tx.try_send(submission).is_err() {
+        if self.tx.try_send(message).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // One line per thousand, so a long stall does not flood the log.
             if dropped % 1000 == 1 {
@@ -52,6 +69,40 @@ impl RecorderHandle {
         }
     }
 
+    /// Returns once every result of the monitor queued before it is written; until it is
+    /// released, the monitor's results are discarded.
+    pub async fn hold(&self, monitor: MonitorId) {
+        let (done, written) = oneshot::channel();
+        if self.tx.send(Message::Hold(monitor, done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+
+    /// The monitor was resumed at `since`: it is judged afresh from `pending`.
+    pub async fn resume(&self, monitor: MonitorId, since: Timestamp) {
+        self.release(monitor, since, true).await;
+    }
+
+    /// A hold for a pause that did not happen: judging goes on from where it was.
+    pub async fn unhold(&self, monitor: MonitorId, since: Timestamp) {
+        self.release(monitor, since, false).await;
+    }
+
+    async fn release(&self, monitor: MonitorId, since: Timestamp, fresh: bool) {
+        let _ = self
+            .tx
+            .send(Message::Release {
+                monitor,
+                since,
+                fresh,
+            })
+            .await;
+    }
+
+    pub async fn forget(&self, monitor: MonitorId) {
+        let _ = self.tx.send(Message::Forget(monitor)).await;
+    }
+
     /// Results dropped since start because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -59,34 +110,36 @@ impl RecorderHandle {
 }
 
 /// What the recorder remembers of a monitor between results.
+#[derive(Default)]
 struct Tracked {
     verdict: VerdictState,
     last_at: Option<Timestamp>,
+    paused: bool,
+    /// Results of checks started before this are stale (they began before a resume).
+    not_before: Option<Timestamp>,
 }
 
 pub struct Recorder {
-    rx: mpsc::Receiver<Submission>,
+    rx: mpsc::Receiver<Message>,
     store: Arc<dyn Store>,
     tracked: HashMap<MonitorId, Tracked>,
 }
 
 impl Recorder {
     /// Loads every monitor's verdict state, so judging resumes where it stopped.
-    pub async fn start(
-        store: Arc<dyn Store>,
-    ) -> Result<(Self, RecorderHandle), crate::store::StoreError> {
+    pub async fn start(store: Arc<dyn Store>) -> Result<(Self, RecorderHandle), StoreError> {
         let tracked = store
             .verdict_states()
             .await?
             .into_iter()
             .map(|s| {
-                (
-                    s.monitor,
-                    Tracked {
-                        verdict: s.verdict,
-                        last_at: s.last_at,
-                    },
-                )
+                let tracked = Tracked {
+                    verdict: s.verdict,
+                    last_at: s.last_at,
+                    paused: s.paused,
+                    not_before: None,
+                };
+                (s.monitor, tracked)
             })
             .collect();
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -101,18 +154,54 @@ impl Recorder {
     /// whatever arrived while the previous batch was being written goes into the next one.
     pub async fn run(mut self) {
         let mut incoming = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Vec::with_capacity(MAX_BATCH);
         while self.rx.recv_many(&mut incoming, MAX_BATCH).await > 0 {
-            let batch: Vec<CheckRecord> = incoming.drain(..).map(|s| self.judge(s)).collect();
-            self.write(&batch).await;
+            for message in incoming.drain(..) {
+                match message {
+                    Message::Result {
+                        monitor,
+                        thresholds,
+                        outcome,
+                    } => batch.extend(self.judge(monitor, thresholds, outcome)),
+                    Message::Hold(monitor, done) => {
+                        self.write(&mut batch).await;
+                        self.tracked.entry(monitor).or_default().paused = true;
+                        let _ = done.send(());
+                    }
+                    Message::Release {
+                        monitor,
+                        since,
+                        fresh,
+                    } => {
+                        let t = self.tracked.entry(monitor).or_default();
+                        t.paused = false;
+                        t.not_before = Some(since);
+                        if fresh {
+                            t.verdict = VerdictState {
+                                since: Some(since),
+                                ..VerdictState::default()
+                            };
+                        }
+                    }
+                    Message::Forget(monitor) => {
+                        self.tracked.remove(&monitor);
+                    }
+                }
+            }
+            self.write(&mut batch).await;
         }
     }
 
-    fn judge(&mut self, s: Submission) -> CheckRecord {
-        let tracked = self.tracked.entry(s.monitor).or_insert_with(|| Tracked {
-            verdict: VerdictState::default(),
-            last_at: None,
-        });
-        let mut outcome = s.outcome;
+    fn judge(
+        &mut self,
+        monitor: MonitorId,
+        thresholds: Thresholds,
+        mut outcome: Outcome,
+    ) -> Option<CheckRecord> {
+        let tracked = self.tracked.entry(monitor).or_default();
+        if tracked.paused || tracked.not_before.is_some_and(|t| outcome.at < t) {
+            return None;
+        }
         // A monitor's checks are keyed by time: keep each one's instant unique and increasing.
         if let Some(last) = tracked.last_at
             && outcome.at <= last
@@ -120,21 +209,24 @@ impl Recorder {
             outcome.at = Timestamp::from_millis(last.as_millis() + 1);
         }
         tracked.last_at = Some(outcome.at);
-        let transition = tracked.verdict.observe(&outcome, s.thresholds);
+        let transition = tracked.verdict.observe(&outcome, thresholds);
         if let Some(t) = &transition {
-            tracing::info!(monitor = %s.monitor, from = t.from.as_str(), to = t.to.as_str(), "status changed");
+            tracing::info!(monitor = %monitor, from = t.from.as_str(), to = t.to.as_str(), "status changed");
         }
-        CheckRecord {
-            monitor: s.monitor,
+        Some(CheckRecord {
+            monitor,
             outcome,
             verdict: tracked.verdict.clone(),
             transition,
-        }
+        })
     }
 
     /// Retries until the batch is stored: its verdicts are already applied in memory, and
     /// storing it late is better than losing it. Meanwhile new results wait in the queue.
-    async fn write(&mut self, batch: &[CheckRecord]) {
+    async fn write(&mut self, batch: &mut Vec<CheckRecord>) {
+        if batch.is_empty() {
+            return;
+        }
         let mut backoff = Duration::from_millis(50);
         loop {
             match self.store.record(batch).await {
@@ -142,6 +234,7 @@ impl Recorder {
                     for id in gone {
                         self.tracked.remove(&id);
                     }
+                    batch.clear();
                     return;
                 }
                 Err(e) => {

@@ -5,14 +5,14 @@
 //! Each monitor has fixed slots: the instants `phase + k * interval` on the wall clock, where
 //! `phase` is derived from the monitor's id. Monitors made together are therefore spread over
 //! their interval instead of firing in lockstep, and a restart lands every monitor back on its
-//! own slots.
+//! own slots. One monitor never has two checks in flight.
 
 use crate::monitor::{MonitorId, MonitorSpec};
 use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
 use crate::timestamp::Timestamp;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -49,7 +49,8 @@ impl SchedulerHandle {
         });
     }
 
-    /// A monitor's settings changed: they apply from its next check.
+    /// A monitor's settings changed: they apply from its next check. A monitor that is not
+    /// being checked stays so: only [`SchedulerHandle::start`] adds one.
     pub fn update(&self, monitor: MonitorId, spec: MonitorSpec) {
         self.send(Command::Upsert {
             job: Arc::new(Job { monitor, spec }),
@@ -86,9 +87,15 @@ struct Due {
     generation: u64,
 }
 
+/// After a monitor that was not checked on time, checks are spread over at most this long, so a
+/// restart after downtime does not check everything at once.
+const CATCH_UP_SPREAD: Duration = Duration::from_secs(300);
+
 pub struct Scheduler {
     entries: HashMap<MonitorId, Entry>,
     heap: BinaryHeap<Reverse<Due>>,
+    /// Monitors with a check under way; a check that falls due meanwhile is skipped.
+    in_flight: HashSet<MonitorId>,
     rx: mpsc::UnboundedReceiver<Command>,
     prober: Prober,
     recorder: RecorderHandle,
@@ -103,6 +110,7 @@ impl Scheduler {
         let scheduler = Scheduler {
             entries: HashMap::new(),
             heap: BinaryHeap::new(),
+            in_flight: HashSet::new(),
             rx,
             prober,
             recorder,
@@ -112,11 +120,21 @@ impl Scheduler {
         (scheduler, SchedulerHandle { tx })
     }
 
-    /// Schedules the monitors that exist at start-up, each at its next slot.
-    pub fn load(&mut self, jobs: impl IntoIterator<Item = Job>) {
+    /// Schedules the monitors that exist at start-up, with the time of each one's last check.
+    /// One checked within its interval resumes on its next slot; one that missed a slot (the
+    /// service was down) is checked soon, spread over at most [`CATCH_UP_SPREAD`].
+    pub fn load(&mut self, jobs: impl IntoIterator<Item = (Job, Option<Timestamp>)>) {
         let now = Instant::now();
-        for job in jobs {
-            let at = self.next_slot(&job, now);
+        let now_wall = Timestamp::now();
+        for (job, last_check) in jobs {
+            let interval = job.spec.interval.duration();
+            let missed = last_check.is_none_or(|last| now_wall.since(last) > interval);
+            let at = if missed {
+                let spread = interval.min(CATCH_UP_SPREAD);
+                slot_after(self.epoch, job.monitor, spread, now)
+            } else {
+                self.next_slot(&job, now)
+            };
             self.insert(Arc::new(job), at, None);
         }
     }
@@ -143,7 +161,11 @@ impl Scheduler {
                     None => break,
                 },
                 () = sleep_until(next) => self.fire_due(&mut checks),
-                Some(_) = checks.join_next(), if !checks.is_empty() => {}
+                Some(done) = checks.join_next(), if !checks.is_empty() => {
+                    if let Ok(monitor) = done {
+                        self.in_flight.remove(&monitor);
+                    }
+                }
             }
         }
         let in_flight = checks.len();
@@ -178,12 +200,20 @@ impl Scheduler {
                         return;
                     }
                     Some(e) => e.last_started,
+                    None if !check_now => {
+                        tracing::debug!(monitor = %job.monitor, "settings of a monitor not being checked");
+                        return;
+                    }
                     None => None,
                 };
                 let at = if check_now {
                     now
                 } else {
-                    self.slot_after_last(&job, now, last_started)
+                    // A new interval starts from the last check, on the new slots.
+                    let earliest = last_started.map_or(now, |last| {
+                        (last + settle(job.spec.interval.duration())).max(now)
+                    });
+                    self.next_slot(&job, earliest)
                 };
                 self.insert(job, at, last_started);
             }
@@ -209,7 +239,7 @@ impl Scheduler {
         }));
     }
 
-    fn fire_due(&mut self, checks: &mut JoinSet<()>) {
+    fn fire_due(&mut self, checks: &mut JoinSet<MonitorId>) {
         let now = Instant::now();
         while let Some(Reverse(due)) = self.heap.peek() {
             if due.at > now {
@@ -224,26 +254,40 @@ impl Scheduler {
             if entry.generation != due.generation {
                 continue;
             }
-            entry.last_started = Some(now);
             let job = Arc::clone(&entry.job);
-            let lag = now.saturating_duration_since(due.at);
-            if lag > Duration::from_secs(1) {
-                tracing::debug!(monitor = %job.monitor, ?lag, "check started late");
-            }
-            // At least half an interval after this check, even when it ran off its slot (a new
-            // monitor's first check); a check more than half an interval late skips a slot.
-            let next = self.next_slot(&job, now + job.spec.interval.duration() / 2);
+            // The next slot at least a moment after now, even when this check ran off its slot
+            // (a new monitor's first); a check later than that skips a slot.
+            let next = slot_after(
+                self.epoch,
+                job.monitor,
+                job.spec.interval.duration(),
+                now + settle(job.spec.interval.duration()),
+            );
             self.heap.push(Reverse(Due {
                 at: next,
                 monitor: due.monitor,
                 generation: due.generation,
             }));
-
+            if !self.in_flight.insert(job.monitor) {
+                tracing::debug!(monitor = %job.monitor, "previous check still running; slot skipped");
+                continue;
+            }
+            entry.last_started = Some(now);
+            let lag = now.saturating_duration_since(due.at);
+            if lag > Duration::from_secs(1) {
+                tracing::debug!(monitor = %job.monitor, ?lag, "check started late");
+            }
             let prober = self.prober.clone();
             let recorder = self.recorder.clone();
             checks.spawn(async move {
-                let outcome = prober.check(&job.spec).await;
-                recorder.submit(job.monitor, job.spec.thresholds(), outcome);
+                match prober.check(&job.spec).await {
+                    Ok(outcome) => recorder.submit(job.monitor, job.spec.thresholds(), outcome),
+                    // Our own resources ran out: that says nothing about the target.
+                    Err(local) => {
+                        tracing::warn!(monitor = %job.monitor, error = %local, "check could not be made")
+                    }
+                }
+                job.monitor
             });
         }
     }
@@ -251,15 +295,12 @@ impl Scheduler {
     fn next_slot(&self, job: &Job, after: Instant) -> Instant {
         slot_after(self.epoch, job.monitor, job.spec.interval.duration(), after)
     }
+}
 
-    /// After a change of interval: the first new slot at least half an interval after the last
-    /// check, so the change never causes two checks in quick succession.
-    fn slot_after_last(&self, job: &Job, now: Instant, last_started: Option<Instant>) -> Instant {
-        let earliest = last_started.map_or(now, |last| {
-            (last + job.spec.interval.duration() / 2).max(now)
-        });
-        self.next_slot(job, earliest)
-    }
+/// How long after a check the next one may come at the earliest: half the interval, at most
+/// ten seconds, so no two checks come in quick succession and no gap is much over an interval.
+fn settle(interval: Duration) -> Duration {
+    (interval / 2).min(Duration::from_secs(10))
 }
 
 /// A monitor's first slot strictly after `after`. `epoch` ties the monotonic clock to the wall
@@ -320,6 +361,12 @@ mod tests {
             buckets.iter().all(|&n| (800..1200).contains(&n)),
             "{buckets:?}"
         );
+    }
+
+    #[test]
+    fn the_gap_after_an_off_slot_check_stays_close_to_the_interval() {
+        assert_eq!(settle(Duration::from_secs(1)), Duration::from_millis(500));
+        assert_eq!(settle(Duration::from_secs(86_400)), Duration::from_secs(10));
     }
 
     #[test]

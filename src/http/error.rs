@@ -26,6 +26,8 @@ pub enum ApiError {
     Conflict(FieldError),
     #[error("the request body is larger than 1 MiB")]
     TooLarge,
+    #[error("the request body did not arrive in time")]
+    SlowRequest,
     #[error("{0}")]
     Invalid(FieldError),
     #[error("too many attempts; try again in {} s", .retry_after.as_secs().max(1))]
@@ -43,6 +45,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::SlowRequest => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge => "too_large",
+            ApiError::SlowRequest => "timeout",
             ApiError::Invalid(_) => "invalid",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",

@@ -1,17 +1,22 @@
 //! Request extractors that answer in the API's error format: a JSON body (400 when unreadable,
-//! 413 when too large, 422 naming the field of a wrong type) and a query string.
+//! 408 when too slow, 413 when too large, 422 naming the field of a wrong type), a query
+//! string, and a monitor id in the path.
 
 use super::error::ApiError;
-use crate::monitor::FieldError;
+use crate::monitor::{FieldError, MonitorId};
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+use std::time::Duration;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// How long a client may take to send its body. Bounding it here, before the handler runs,
+/// cuts off a slow client without ever cancelling a change half-way.
+const BODY_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A JSON request body.
 pub struct ApiJson<T>(pub T);
@@ -20,7 +25,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = match Bytes::from_request(req, state).await {
+        let read = tokio::time::timeout(BODY_DEADLINE, Bytes::from_request(req, state));
+        let bytes = match read.await.map_err(|_| ApiError::SlowRequest)? {
             Ok(b) => b,
             Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
                 return Err(ApiError::TooLarge);
@@ -80,5 +86,25 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
             .await
             .map(|Query(q)| ApiQuery(q))
             .map_err(|e: QueryRejection| ApiError::Malformed(e.body_text()))
+    }
+}
+
+/// The monitor id in the path. One that cannot be an id names no monitor: 404.
+pub struct MonitorPath(pub MonitorId);
+
+impl<S: Send + Sync> FromRequestParts<S> for MonitorPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        #[derive(serde::Deserialize)]
+        struct Params {
+            id: String,
+        }
+        let Path(Params { id }) = Path::<Params>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        id.parse()
+            .map(|id| MonitorPath(MonitorId(id)))
+            .map_err(|_| ApiError::NotFound)
     }
 }

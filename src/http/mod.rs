@@ -5,7 +5,13 @@ mod api;
 pub mod auth;
 mod error;
 mod extract;
+mod server;
 
+pub use api::MonitorLocks;
+pub use server::serve;
+
+use crate::account::Passwords;
+use crate::recorder::RecorderHandle;
 use crate::scheduler::SchedulerHandle;
 use crate::store::Store;
 use anyhow::Context;
@@ -18,6 +24,7 @@ use axum::{Json, Router};
 use error::ApiError;
 use serde_json::json;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -26,8 +33,11 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub scheduler: SchedulerHandle,
+    pub recorder: RecorderHandle,
+    pub locks: Arc<api::MonitorLocks>,
     pub tokens: Arc<Tokens>,
     pub limiter: Arc<AttemptLimiter>,
+    pub passwords: Arc<Passwords>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -39,6 +49,10 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         // Applies to the routes above only, so it comes after them.
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        // A bug answers 500 in the usual shape and leaves the connection and the service alive.
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     // Without allowed origins there is no CORS layer at all: browsers then refuse every

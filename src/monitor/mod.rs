@@ -312,7 +312,15 @@ impl MonitorInput {
                 merged.remove(b);
             }
         }
-        merge_patch(&mut merged, patch);
+        let mut patch = patch.clone();
+        // Header names are stored lower-case; `{"X-Key": null}` must still remove `x-key`.
+        if let Some(Value::Object(headers)) = patch.get_mut("headers") {
+            *headers = std::mem::take(headers)
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+        }
+        merge_patch(&mut merged, &patch);
         Self::parse(&merged)
     }
 }

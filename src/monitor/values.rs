@@ -52,6 +52,9 @@ pub struct Timeout(Duration);
 
 impl Timeout {
     pub const DEFAULT: Duration = Duration::from_secs(10);
+    /// A check that takes longer has failed in any practical sense; the cap also bounds how
+    /// long a hanging target holds a connection.
+    pub const MAX: Duration = Duration::from_secs(300);
 
     pub fn parse(field: &str, v: &Value) -> Result<Self, FieldError> {
         let d = parse_duration(field, v)?;
@@ -60,6 +63,9 @@ impl Timeout {
                 field,
                 "must be a whole number of milliseconds, at least 1ms",
             ));
+        }
+        if d > Self::MAX {
+            return Err(FieldError::new(field, "must be at most 5m"));
         }
         Ok(Timeout(d))
     }
@@ -344,8 +350,12 @@ impl StatusRanges {
                 let s = s.trim();
                 if let Some((a, b)) = s.split_once('-') {
                     (code(a)?, code(b)?)
-                } else if s.len() == 3 && s[1..].eq_ignore_ascii_case("xx") {
-                    let class = code(&format!("{}00", &s[..1]))?;
+                } else if let Some(digit) = s
+                    .strip_suffix("xx")
+                    .or_else(|| s.strip_suffix("XX"))
+                    .filter(|d| d.len() == 1)
+                {
+                    let class = code(&format!("{digit}00"))?;
                     (class, class + 99)
                 } else {
                     let c = code(s)?;
@@ -490,6 +500,39 @@ mod tests {
         assert_eq!(err.field, "accepted_status[1]");
         assert!(StatusRanges::parse("accepted_status", &[json!(600)]).is_err());
         assert!(StatusRanges::parse("accepted_status", &[]).is_err());
+    }
+
+    #[test]
+    fn odd_text_is_refused_without_panicking() {
+        let odd = [
+            "é1",
+            "éxx",
+            "1é",
+            "2é",
+            "xx",
+            "-",
+            "1-",
+            "-1",
+            "٣xx",
+            "2xx-3xx",
+            "\u{0}",
+            "💥💥💥",
+            "20\u{301}0",
+        ];
+        for s in odd {
+            assert!(StatusRanges::parse("s", &[Value::from(s)]).is_err(), "{s}");
+            assert!(Interval::parse("i", &Value::from(s)).is_err(), "{s}");
+            assert!(Timeout::parse("t", &Value::from(s)).is_err(), "{s}");
+            assert!(Method::parse("m", s).is_err(), "{s}");
+            let _ = Name::parse("n", s);
+            let _ = HttpUrl::parse("u", s);
+            let _ = Headers::parse("h", [(s, s)]);
+        }
+        assert!(
+            StatusRanges::parse("s", &[Value::from("5XX")])
+                .unwrap()
+                .accepts(503)
+        );
     }
 
     #[test]

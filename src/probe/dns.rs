@@ -2,7 +2,7 @@
 //! lookup). Uses the system's configuration (`/etc/resolv.conf`, `/etc/hosts`) unless DNS
 //! servers are configured. A failed lookup becomes a check error of kind `dns`.
 
-use super::{CheckError, ErrorKind};
+use super::{CheckError, ErrorKind, Failure};
 use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
@@ -59,20 +59,20 @@ impl Resolver {
         })
     }
 
-    pub async fn resolve(&self, host: &str) -> Result<Vec<IpAddr>, CheckError> {
+    pub async fn resolve(&self, host: &str) -> Result<Vec<IpAddr>, Failure> {
         match self.inner.lookup_ip(host).await {
             Ok(found) => {
                 let addrs: Vec<IpAddr> = found.iter().collect();
                 if addrs.is_empty() {
-                    Err(CheckError::new(
-                        ErrorKind::Dns,
-                        format!("{host}: no addresses"),
-                    ))
+                    Err(CheckError::new(ErrorKind::Dns, format!("{host}: no addresses")).into())
                 } else {
                     Ok(addrs)
                 }
             }
-            Err(e) => Err(CheckError::new(ErrorKind::Dns, describe(host, &e))),
+            Err(NetError::Io(e)) if super::is_local_failure(&e) => {
+                Err(Failure::Local(format!("resolving {host}: {e}")))
+            }
+            Err(e) => Err(CheckError::new(ErrorKind::Dns, describe(host, &e)).into()),
         }
     }
 }

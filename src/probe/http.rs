@@ -4,7 +4,7 @@
 //! a reused one would hide a target that no longer accepts connections.
 
 use super::dns::Resolver;
-use super::{CheckError, ErrorKind};
+use super::{CheckError, ErrorKind, Failure};
 use crate::monitor::MonitorSpec;
 use base64::Engine;
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -84,8 +85,9 @@ struct Hop {
     url: Url,
     method: Method,
     body: Bytes,
-    /// Credentials are not sent on to another origin.
-    keep_credentials: bool,
+    /// Still on the origin of the monitor's URL: the owner's headers and credentials are not
+    /// sent on to another origin.
+    same_origin: bool,
 }
 
 /// Runs the check to its end (the caller bounds it with the timeout). Returns the final status
@@ -95,19 +97,19 @@ pub(super) async fn check(
     resolver: &Resolver,
     tls: &TlsConnector,
     progress: &Progress,
-) -> Result<u16, CheckError> {
+) -> Result<u16, Failure> {
     let origin = origin(spec.url.url());
     let mut hop = Hop {
         url: spec.url.url().clone(),
         method: spec.http.method.to_http(),
         body: spec.http.body.clone().map(Bytes::from).unwrap_or_default(),
-        keep_credentials: true,
+        same_origin: true,
     };
     let limit = spec.redirect_limit();
     let mut followed = 0u8;
     loop {
         let request = build_request(spec, &hop)?;
-        let answer = exchange(&hop.url, request, resolver, tls, progress).await?;
+        let answer = exchange(&hop.url, request, resolver, tls, spec.timeout(), progress).await?;
         let status = answer.status.as_u16();
         progress.status.store(status, Ordering::Relaxed);
         if answer.status.is_redirection() && limit > 0 && status != 304 {
@@ -115,7 +117,8 @@ pub(super) async fn check(
                 return Err(CheckError::new(
                     ErrorKind::Redirect,
                     format!("more than {limit} redirects"),
-                ));
+                )
+                .into());
             }
             hop = next_hop(hop, answer, &origin)?;
             followed += 1;
@@ -124,7 +127,7 @@ pub(super) async fn check(
         return if spec.http.accepted_status.accepts(status) {
             Ok(status)
         } else {
-            Err(CheckError::new(
+            Err(Failure::Target(CheckError::new(
                 ErrorKind::Status,
                 format!(
                     "HTTP {status}{} (accepted: {})",
@@ -135,7 +138,7 @@ pub(super) async fn check(
                         .unwrap_or_default(),
                     spec.http.accepted_status
                 ),
-            ))
+            )))
         };
     }
 }
@@ -161,8 +164,12 @@ fn next_hop(
             format!("HTTP {status} without a Location header"),
         )
     })?;
-    let location = location.to_str().map_err(|_| {
-        CheckError::new(ErrorKind::Redirect, "the Location header is not valid text")
+    // Servers send UTF-8 paths unencoded now and then; browsers follow them, and so do we.
+    let location = std::str::from_utf8(location.as_bytes()).map_err(|_| {
+        CheckError::new(
+            ErrorKind::Redirect,
+            "the Location header is not valid UTF-8",
+        )
     })?;
     let url = hop.url.join(location).map_err(|e| {
         CheckError::new(
@@ -184,12 +191,12 @@ fn next_hop(
     } else {
         (hop.method, hop.body)
     };
-    let keep_credentials = hop.keep_credentials && origin(&url) == *first_origin;
+    let same_origin = hop.same_origin && origin(&url) == *first_origin;
     Ok(Hop {
         url,
         method,
         body,
-        keep_credentials,
+        same_origin,
     })
 }
 
@@ -214,7 +221,7 @@ fn build_request(spec: &MonitorSpec, hop: &Hop) -> Result<Request<Full<Bytes>>, 
     headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
     headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    if hop.keep_credentials && !url.username().is_empty() {
+    if hop.same_origin && !url.username().is_empty() {
         let user = percent_decode(url.username());
         let password = url.password().map(percent_decode).unwrap_or_default();
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -222,16 +229,13 @@ fn build_request(spec: &MonitorSpec, hop: &Hop) -> Result<Request<Full<Bytes>>, 
             HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| invalid("credentials"))?;
         headers.insert(header::AUTHORIZATION, value);
     }
-    // The owner's headers replace the defaults of the same name.
-    for (name, _) in spec.http.headers.iter() {
-        headers.remove(name);
-    }
-    for (name, value) in spec.http.headers.iter() {
-        let sensitive = matches!(
-            *name,
-            header::AUTHORIZATION | header::COOKIE | header::PROXY_AUTHORIZATION
-        );
-        if hop.keep_credentials || !sensitive {
+    // The owner's headers replace the defaults of the same name. Any of them may be a secret
+    // (an API key), so none goes to another origin.
+    if hop.same_origin {
+        for (name, _) in spec.http.headers.iter() {
+            headers.remove(name);
+        }
+        for (name, value) in spec.http.headers.iter() {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -261,8 +265,9 @@ async fn exchange(
     request: Request<Full<Bytes>>,
     resolver: &Resolver,
     tls: &TlsConnector,
+    timeout: Duration,
     progress: &Progress,
-) -> Result<Answer, CheckError> {
+) -> Result<Answer, Failure> {
     let port = url.port_or_known_default().unwrap_or(80);
     progress.enter(Step::Resolve);
     let (addrs, server_name) = match url.host() {
@@ -272,11 +277,11 @@ async fn exchange(
         ),
         Some(Host::Ipv4(ip)) => (vec![IpAddr::V4(ip)], Some(ServerName::from(IpAddr::V4(ip)))),
         Some(Host::Ipv6(ip)) => (vec![IpAddr::V6(ip)], Some(ServerName::from(IpAddr::V6(ip)))),
-        None => return Err(CheckError::new(ErrorKind::Dns, "the URL has no host")),
+        None => return Err(CheckError::new(ErrorKind::Dns, "the URL has no host").into()),
     };
 
     progress.enter(Step::Connect);
-    let tcp = connect(&addrs, port).await?;
+    let tcp = connect(&addrs, port, timeout).await?;
     if url.scheme() == "https" {
         progress.enter(Step::Tls);
         let name = server_name.ok_or_else(|| {
@@ -286,31 +291,36 @@ async fn exchange(
             .connect(name, tcp)
             .await
             .map_err(|e| CheckError::new(ErrorKind::Tls, tls_failure(&e)))?;
-        send(stream, request, progress).await
+        Ok(send(stream, request, progress).await?)
     } else {
-        send(tcp, request, progress).await
+        Ok(send(tcp, request, progress).await?)
     }
 }
 
-/// Tries each address in turn; the last failure is the one reported.
-async fn connect(addrs: &[IpAddr], port: u16) -> Result<TcpStream, CheckError> {
+/// Tries each address in turn, each with its share of the timeout, so one address that drops
+/// packets does not use up the whole check. The last failure is the one reported.
+async fn connect(addrs: &[IpAddr], port: u16, timeout: Duration) -> Result<TcpStream, Failure> {
+    let share = (timeout / u32::try_from(addrs.len()).unwrap_or(u32::MAX).max(1))
+        .max(Duration::from_millis(250));
     let mut last = None;
     for &ip in addrs {
         let addr = SocketAddr::new(ip, port);
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
+        match tokio::time::timeout(share, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
                 // Requests are small; sending them at once shortens every check.
                 let _ = s.set_nodelay(true);
                 return Ok(s);
             }
-            Err(e) => last = Some((addr, e)),
+            Ok(Err(e)) if super::is_local_failure(&e) => {
+                return Err(Failure::Local(format!("connecting to {addr}: {e}")));
+            }
+            Ok(Err(e)) => last = Some((addr, io_failure(&e))),
+            Err(_) => last = Some((addr, "connection timed out".to_owned())),
         }
     }
     Err(match last {
-        Some((addr, e)) => {
-            CheckError::new(ErrorKind::Connect, format!("{} ({addr})", io_failure(&e)))
-        }
-        None => CheckError::new(ErrorKind::Dns, "the host name has no addresses"),
+        Some((addr, why)) => CheckError::new(ErrorKind::Connect, format!("{why} ({addr})")).into(),
+        None => CheckError::new(ErrorKind::Dns, "the host name has no addresses").into(),
     })
 }
 

@@ -35,7 +35,7 @@ impl Prober {
         })
     }
 
-    pub async fn check(&self, spec: &MonitorSpec) -> Outcome {
+    pub async fn check(&self, spec: &MonitorSpec) -> Result<Outcome, LocalFailure> {
         let at = Timestamp::now();
         let started = Instant::now();
         let timeout = spec.timeout();
@@ -48,7 +48,8 @@ impl Prober {
         let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         let (status_code, error) = match result {
             Ok(Ok(status)) => (Some(status), None),
-            Ok(Err(error)) => (progress.status(), Some(error)),
+            Ok(Err(Failure::Target(error))) => (progress.status(), Some(error)),
+            Ok(Err(Failure::Local(why))) => return Err(LocalFailure(why)),
             Err(_elapsed) => (
                 progress.status(),
                 Some(CheckError::new(
@@ -61,11 +62,69 @@ impl Prober {
                 )),
             ),
         };
-        Outcome {
+        Ok(Outcome {
             at,
             status_code,
             latency_ms,
             error,
+        })
+    }
+}
+
+/// This machine could not make a check: it ran out of file descriptors, ports or memory.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LocalFailure(String);
+
+/// How a step of a check failed.
+enum Failure {
+    /// The target failed; this is recorded as the check's error.
+    Target(CheckError),
+    /// This machine failed.
+    Local(String),
+}
+
+impl From<CheckError> for Failure {
+    fn from(e: CheckError) -> Self {
+        Failure::Target(e)
+    }
+}
+
+/// Errors that come from running short of our own resources, not from the target.
+fn is_local_failure(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(e.kind(), K::AddrNotAvailable | K::OutOfMemory)
+        || e.raw_os_error().is_some_and(|code| {
+            [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM].contains(&code)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn running_out_of_our_own_resources_is_not_the_targets_failure() {
+        for code in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            assert!(
+                is_local_failure(&io::Error::from_raw_os_error(code)),
+                "{code}"
+            );
+        }
+        assert!(is_local_failure(&io::Error::from(
+            io::ErrorKind::AddrNotAvailable
+        )));
+        for code in [
+            libc::ECONNREFUSED,
+            libc::EHOSTUNREACH,
+            libc::ETIMEDOUT,
+            libc::ECONNRESET,
+        ] {
+            assert!(
+                !is_local_failure(&io::Error::from_raw_os_error(code)),
+                "{code}"
+            );
         }
     }
 }

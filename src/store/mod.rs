@@ -60,6 +60,15 @@ pub struct StoredVerdict {
     pub monitor: MonitorId,
     pub verdict: VerdictState,
     pub last_at: Option<Timestamp>,
+    pub paused: bool,
+}
+
+/// A monitor to schedule at start-up.
+pub struct ActiveMonitor {
+    pub id: MonitorId,
+    pub spec: MonitorSpec,
+    /// When its last check started, to tell whether it missed a slot while upbeat was down.
+    pub last_check_at: Option<Timestamp>,
 }
 
 /// Counts for one bucket of time.
@@ -132,7 +141,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool>;
 
     /// Every monitor that is not paused, for the scheduler at start-up.
-    async fn active_monitors(&self) -> Result<Vec<(MonitorId, MonitorSpec)>>;
+    async fn active_monitors(&self) -> Result<Vec<ActiveMonitor>>;
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>>;
 
     /// Stores a batch in one transaction: checks, verdict states, status events, incidents and

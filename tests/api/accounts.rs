@@ -4,7 +4,7 @@ use crate::support::{spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_then_login_gives_tokens_for_the_same_account() {
     let app = spawn_app().await;
     let (status, body) = app
@@ -36,7 +36,7 @@ async fn register_then_login_gives_tokens_for_the_same_account() {
     assert_eq!(me, json!({"id": id, "email": "ada@example.com"}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_registered_twice_is_a_conflict() {
     let app = spawn_app().await;
     app.register("ada@example.com").await;
@@ -53,7 +53,7 @@ async fn an_email_registered_twice_is_a_conflict() {
     assert_eq!(body["error"]["field"], "email");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_rejects_bad_input_naming_the_field() {
     let app = spawn_app().await;
     for (body, field) in [
@@ -79,7 +79,7 @@ async fn registration_rejects_bad_input_naming_the_field() {
     app.register("ada@example.com").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_and_unknown_accounts_are_refused_alike() {
     let app = spawn_app().await;
     app.register("ada@example.com").await;
@@ -95,7 +95,7 @@ async fn wrong_passwords_and_unknown_accounts_are_refused_alike() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_logins_to_one_account_are_limited() {
     let app = spawn_app_with(|c| c.login.per_account_per_minute = 3).await;
     app.register("ada@example.com").await;
@@ -129,7 +129,7 @@ async fn repeated_logins_to_one_account_are_limited() {
     assert_eq!(body["error"]["code"], "rate_limited");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_attempts_from_one_address_are_limited_across_accounts() {
     let app = spawn_app_with(|c| c.login.per_address_per_minute = 4).await;
     let mut statuses = Vec::new();
@@ -148,7 +148,7 @@ async fn many_attempts_from_one_address_are_limited_across_accounts() {
     assert_eq!(&statuses[4..], [StatusCode::TOO_MANY_REQUESTS; 2]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_and_forged_tokens_are_refused() {
     use jsonwebtoken::{EncodingKey, Header, encode};
     let secret = "s".repeat(40);
@@ -189,7 +189,7 @@ async fn expired_and_forged_tokens_are_refused() {
     assert_eq!(app.get("/api/me", &valid).await.0, StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signing_secret_is_generated_once_and_kept() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -199,5 +199,31 @@ async fn the_signing_secret_is_generated_once_and_kept() {
         status,
         StatusCode::OK,
         "a token from before the restart still works"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_from_one_address_are_limited() {
+    let app = spawn_app_with(|c| c.login.per_address_per_minute = 3).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let (status, _) = app
+            .request(
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(json!({"email": format!("user{i}@example.com"), "password": "long enough"})),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
     );
 }

@@ -8,6 +8,7 @@ mod history;
 mod monitors;
 mod ownership;
 mod probes;
+mod robustness;
 mod scheduling;
 mod server;
 mod status;

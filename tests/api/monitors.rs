@@ -4,7 +4,7 @@ use crate::support::{millis, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_created_monitor_has_every_field_of_the_contract() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -47,7 +47,7 @@ async fn a_created_monitor_has_every_field_of_the_contract() {
     assert_eq!(app.monitor(&token, m["id"].as_i64().unwrap()).await, m);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intervals_are_accepted_as_seconds_or_durations() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -71,7 +71,7 @@ async fn intervals_are_accepted_as_seconds_or_durations() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_a_422_naming_the_field_and_writes_nothing() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -147,7 +147,7 @@ async fn invalid_input_is_a_422_naming_the_field_and_writes_nothing() {
     assert_eq!(list, json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_replaces_every_setting_and_patch_only_the_named_ones() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -194,7 +194,7 @@ async fn put_replaces_every_setting_and_patch_only_the_named_ones() {
     assert_eq!(replaced["headers"], json!({}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monitor_read_back_can_be_written_back_unchanged() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -219,7 +219,7 @@ async fn a_monitor_read_back_can_be_written_back_unchanged() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_updates_change_nothing() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -243,7 +243,7 @@ async fn invalid_updates_change_nothing() {
     assert_eq!(app.monitor(&token, m["id"].as_i64().unwrap()).await, m);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_monitor_is_gone_with_its_history() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -274,7 +274,7 @@ async fn a_deleted_monitor_is_gone_with_its_history() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_numeric_ids_are_not_found() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;

@@ -4,7 +4,7 @@ use crate::support::spawn_app;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_users_monitor_is_not_found_on_every_route() {
     let app = spawn_app().await;
     let ada = app.register("ada@example.com").await;
@@ -54,7 +54,7 @@ async fn another_users_monitor_is_not_found_on_every_route() {
     assert_eq!(after["paused"], false);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_user_lists_only_their_own_monitors() {
     let app = spawn_app().await;
     let ada = app.register("ada@example.com").await;
@@ -82,7 +82,7 @@ async fn each_user_lists_only_their_own_monitors() {
     assert_eq!(names(app.get("/api/monitors", &bob).await.1), ["b1"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_per_user_route_answers_only_for_the_caller() {
     let app = spawn_app().await;
     let ada = app.register("ada@example.com").await;

@@ -21,7 +21,7 @@ fn error_kind(check: &Value) -> &str {
         .unwrap_or_else(|| panic!("an error in {check}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_2xx_answer_is_a_success_with_its_status_and_latency() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -35,7 +35,7 @@ async fn a_2xx_answer_is_a_success_with_its_status_and_latency() {
     assert!(check["latency_ms"].as_u64().unwrap() >= 50, "{check}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_outside_the_accepted_ranges_fails_with_kind_status() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -49,7 +49,7 @@ async fn a_status_outside_the_accepted_ranges_fails_with_kind_status() {
     assert!(check["error"]["message"].as_str().unwrap().contains("503"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_status_ranges_can_include_anything() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -61,7 +61,7 @@ async fn accepted_status_ranges_can_include_anything() {
     assert_eq!(check["status_code"], 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_answer_times_out_with_kind_timeout() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -82,7 +82,7 @@ async fn a_slow_answer_times_out_with_kind_timeout() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_never_answers_times_out() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -93,7 +93,7 @@ async fn a_target_that_never_answers_times_out() {
     assert_eq!(error_kind(&check), "timeout");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_followed_to_the_final_answer() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -106,7 +106,7 @@ async fn redirects_are_followed_to_the_final_answer() {
     assert_eq!(target.hits("/redirect/0"), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_redirects_fail_with_kind_redirect() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -123,7 +123,7 @@ async fn too_many_redirects_fail_with_kind_redirect() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redirects_off_the_redirect_itself_is_judged() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -136,7 +136,7 @@ async fn with_redirects_off_the_redirect_itself_is_judged() {
     assert_eq!(target.hits("/redirect/0"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_fails_with_kind_connect() {
     let app = spawn_app().await;
     let port = refusing_port().await;
@@ -156,7 +156,7 @@ async fn a_refused_connection_fails_with_kind_connect() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_closed_without_an_answer_fails_with_kind_protocol() {
     let app = spawn_app().await;
     let addr = closing_server().await;
@@ -168,7 +168,7 @@ async fn a_connection_closed_without_an_answer_fails_with_kind_protocol() {
     assert_eq!(error_kind(&check), "protocol", "{check}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_host_fails_with_kind_dns() {
     let dns = dns::start(&[]).await;
     let app = spawn_app_with(|c| c.dns_servers = vec![dns]).await;
@@ -187,7 +187,7 @@ async fn an_unknown_host_fails_with_kind_dns() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_names_are_resolved_through_the_configured_dns_server() {
     let target = Target::start().await;
     let dns = dns::start(&[("site.upbeat.test", Ipv4Addr::LOCALHOST)]).await;
@@ -202,7 +202,7 @@ async fn host_names_are_resolved_through_the_configured_dns_server() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_certificate_fails_with_kind_tls() {
     let app = spawn_app().await;
     let addr = tls::self_signed_server().await;
@@ -221,7 +221,7 @@ async fn an_untrusted_certificate_fails_with_kind_tls() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_method_headers_and_body_are_sent_as_configured() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -239,7 +239,7 @@ async fn the_method_headers_and_body_are_sent_as_configured() {
     assert_eq!(&seen.body[..], b"{\"ping\":true}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_redirected_with_303_continues_as_a_get() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let check = first_check(
@@ -253,7 +253,7 @@ async fn a_post_redirected_with_303_continues_as_a_get() {
     assert!(seen.body.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_in_the_url_are_sent_as_basic_auth() {
     let (app, target) = (spawn_app().await, Target::start().await);
     let url = format!("http://ada:s%3Acret@{}/echo", target.addr);

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::time::Duration;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_monitor_is_checked_within_a_second_of_its_creation() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -30,7 +30,7 @@ async fn a_new_monitor_is_checked_within_a_second_of_its_creation() {
     assert_eq!(m["last_check"]["status_code"], 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_monitor_is_never_checked_again() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -52,16 +52,18 @@ async fn a_deleted_monitor_is_never_checked_again() {
             .0,
         StatusCode::NO_CONTENT
     );
+    // A check already under way when the delete arrived may still reach the target; a monitor
+    // still being checked every second would be seen two or three more times.
     let after_delete = target.hits("/count/deleted");
     holds_for(
-        "no visit after the delete",
+        "no new check after the delete",
         Duration::from_millis(2500),
-        || async { target.hits("/count/deleted") == after_delete },
+        || async { target.hits("/count/deleted") <= after_delete + 1 },
     )
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_monitor_is_not_checked_until_resumed() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -73,7 +75,7 @@ async fn a_paused_monitor_is_not_checked_until_resumed() {
         )
         .await;
     let id = m["id"].as_i64().unwrap();
-    wait_until("a visit", || async { target.hits("/count/paused") >= 1 }).await;
+    app.wait_for_status(&token, id, "up").await;
 
     let (status, paused) = app
         .post(&format!("/api/monitors/{id}/pause"), &token, json!({}))
@@ -85,7 +87,7 @@ async fn a_paused_monitor_is_not_checked_until_resumed() {
     holds_for(
         "no visit while paused",
         Duration::from_millis(2500),
-        || async { target.hits("/count/paused") == at_pause },
+        || async { target.hits("/count/paused") <= at_pause + 1 },
     )
     .await;
 
@@ -94,36 +96,31 @@ async fn a_paused_monitor_is_not_checked_until_resumed() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(resumed["paused"], false);
-    assert_ne!(resumed["status"], "paused");
-    wait_until("a visit after resuming", || async {
-        target.hits("/count/paused") > at_pause
-    })
-    .await;
+    // Judged afresh: pending until the first check after the resume.
+    assert_eq!(resumed["status"], "pending");
+    app.wait_for_status(&token, id, "up").await;
+    assert!(target.hits("/count/paused") > at_pause);
 
     let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
-    let moves: Vec<(String, String)> = events
+    let moves: Vec<(&str, &str)> = events
         .as_array()
         .unwrap()
         .iter()
         .rev()
-        .map(|e| {
-            (
-                e["from"].as_str().unwrap().into(),
-                e["to"].as_str().unwrap().into(),
-            )
-        })
+        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
         .collect();
     assert_eq!(
-        &moves[..3],
+        moves,
         [
-            ("pending".into(), "up".into()),
-            ("up".into(), "paused".into()),
-            ("paused".into(), "up".into())
+            ("pending", "up"),
+            ("up", "paused"),
+            ("paused", "pending"),
+            ("pending", "up")
         ]
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_through_an_update_stops_checks_too() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -148,12 +145,12 @@ async fn pausing_through_an_update_stops_checks_too() {
     holds_for(
         "no visit while paused",
         Duration::from_millis(2500),
-        || async { target.hits("/count/patched") == at_pause },
+        || async { target.hits("/count/patched") <= at_pause + 1 },
     )
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shorter_interval_applies_without_a_restart() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -184,7 +181,7 @@ async fn a_shorter_interval_applies_without_a_restart() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_url_is_used_from_the_next_check() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -219,7 +216,7 @@ async fn a_changed_url_is_used_from_the_next_check() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checks_resume_after_a_restart_without_losing_status() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -261,7 +258,7 @@ async fn checks_resume_after_a_restart_without_losing_status() {
     assert_eq!(incidents[0]["ongoing"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_monitor_stays_paused_after_a_restart() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -283,7 +280,7 @@ async fn a_paused_monitor_stays_paused_after_a_restart() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_targets_do_not_delay_other_monitors() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -318,7 +315,7 @@ async fn hanging_targets_do_not_delay_other_monitors() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_in_flight_at_shutdown_finishes_and_is_recorded() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -340,22 +337,74 @@ async fn a_check_in_flight_at_shutdown_finishes_and_is_recorded() {
     assert_eq!(checks[0]["ok"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_hanging_at_shutdown_is_abandoned_without_delaying_it() {
     let app = spawn_app().await;
     let target = Target::start().await;
     let token = app.register("ada@example.com").await;
     app.create_monitor(
         &token,
-        json!({"url": target.url("/hang"), "interval": "1h", "timeout": "1h"}),
+        json!({"url": target.url("/hang"), "interval": "1h", "timeout": "5m"}),
     )
     .await;
     wait_until("the check to reach the target", || async {
         target.hits("/hang") == 1
     })
     .await;
-    // The grace period is one second; the check would take an hour.
+    // The grace period is one second; the check would take five minutes.
     tokio::time::timeout(Duration::from_secs(10), app.stop())
         .await
         .expect("shutdown ends after the grace period");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_longer_interval_applies_without_a_restart() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/count/slower"), "interval": 1}),
+        )
+        .await;
+    wait_until("two visits", || async { target.hits("/count/slower") >= 2 }).await;
+    let (status, _) = app
+        .request(
+            Method::PATCH,
+            &format!("/api/monitors/{}", m["id"]),
+            Some(&token),
+            Some(json!({"interval": "1h"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let at_change = target.hits("/count/slower");
+    holds_for(
+        "no more checks this hour",
+        Duration::from_millis(2500),
+        || async { target.hits("/count/slower") <= at_change + 1 },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_does_not_check_an_hourly_monitor_again_early() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/count/hourly"), "interval": "1h"}),
+        )
+        .await;
+    app.wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+        .await;
+    let _app = app.restart().await;
+    holds_for(
+        "its next check is on its slot",
+        Duration::from_millis(2000),
+        || async { target.hits("/count/hourly") == 1 },
+    )
+    .await;
 }

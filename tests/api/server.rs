@@ -25,7 +25,7 @@ fn protected_routes(id: i64) -> Vec<(Method, String)> {
     ]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_route_requires_a_token() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -55,7 +55,7 @@ async fn every_api_route_requires_a_token() {
     assert_eq!(monitor_after["paused"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_without_a_token() {
     let app = spawn_app().await;
     let (status, body) = app.request(Method::GET, "/healthz", None, None).await;
@@ -63,7 +63,7 @@ async fn health_answers_without_a_token() {
     assert_eq!(body["status"], "ok");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_and_methods_answer_in_the_error_format() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -77,7 +77,7 @@ async fn unknown_paths_and_methods_answer_in_the_error_format() {
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_oversized_bodies_are_refused() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
@@ -116,7 +116,7 @@ async fn malformed_and_oversized_bodies_are_refused() {
     assert_eq!(list, json!([]), "nothing was written");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_origin_calls_are_allowed_only_from_listed_origins() {
     let preflight = |app: &crate::support::TestApp, origin: &str| {
         app.client
@@ -149,7 +149,7 @@ async fn cross_origin_calls_are_allowed_only_from_listed_origins() {
 
 /// The published OpenAPI description and the server agree: every operation it lists exists,
 /// and the protected ones are exactly the routes tested for authentication above.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_description_matches_the_routes() {
     let app = spawn_app().await;
     let resp = app

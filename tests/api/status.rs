@@ -6,7 +6,7 @@ use crate::support::{holds_for, millis, spawn_app, wait_until};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_only_after_the_threshold_then_up_again_with_the_incident_recorded() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -76,7 +76,7 @@ async fn down_only_after_the_threshold_then_up_again_with_the_incident_recorded(
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flapping_target_below_the_threshold_never_goes_down() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -100,7 +100,7 @@ async fn a_flapping_target_below_the_threshold_never_goes_down() {
     assert_eq!(incidents, json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monitor_is_pending_until_its_first_result() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -122,7 +122,7 @@ async fn a_monitor_is_pending_until_its_first_result() {
     app.wait_for_status(&token, id, "up").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_target_stays_down_without_new_incidents() {
     let app = spawn_app().await;
     let target = Target::start().await;
@@ -146,4 +146,135 @@ async fn a_failing_target_stays_down_without_new_incidents() {
     })
     .await;
     assert!(app.checks(&token, id).await.len() >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_ends_the_open_incident_and_a_resume_judges_afresh() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/status/500"), "interval": 1, "failure_threshold": 1}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    app.wait_for_status(&token, id, "down").await;
+
+    let (_, paused) = app
+        .post(&format!("/api/monitors/{id}/pause"), &token, json!({}))
+        .await;
+    let (_, incidents) = app
+        .get(&format!("/api/monitors/{id}/incidents"), &token)
+        .await;
+    assert_eq!(
+        incidents[0]["ongoing"], false,
+        "the pause ended the outage: {incidents}"
+    );
+    assert_eq!(incidents[0]["ended_at"], paused["updated_at"]);
+
+    let (_, resumed) = app
+        .post(&format!("/api/monitors/{id}/resume"), &token, json!({}))
+        .await;
+    assert_eq!(resumed["status"], "pending");
+    app.wait_for_status(&token, id, "down").await;
+    let (_, incidents) = app
+        .get(&format!("/api/monitors/{id}/incidents"), &token)
+        .await;
+    assert_eq!(
+        incidents.as_array().unwrap().len(),
+        2,
+        "a new outage after the resume: {incidents}"
+    );
+    assert!(millis(&incidents[0]["started_at"]) >= millis(&resumed["updated_at"]));
+
+    let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
+    let moves: Vec<(&str, &str)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("pending", "down"),
+            ("down", "paused"),
+            ("paused", "pending"),
+            ("pending", "down")
+        ]
+    );
+    assert_eq!(
+        events[2]["incident_id"], incidents[1]["id"],
+        "the pause names the outage it ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_streak_does_not_survive_a_pause() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/switch/s"), "interval": 5, "failure_threshold": 2}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    app.wait_for_status(&token, id, "up").await;
+    target.set("s", 500);
+    // One failure, with the next check seconds away: then pause.
+    crate::support::poll(
+        "one failure",
+        || app.monitor(&token, id),
+        |m| m["last_check"]["ok"] == false,
+    )
+    .await;
+    app.post(&format!("/api/monitors/{id}/pause"), &token, json!({}))
+        .await;
+    let before = app.checks(&token, id).await.len();
+    app.post(&format!("/api/monitors/{id}/resume"), &token, json!({}))
+        .await;
+    app.wait_for_checks(&token, id, before + 1).await;
+    // One failure after the resume is not two in a row.
+    assert_eq!(app.monitor(&token, id).await["status"], "pending");
+    let (_, incidents) = app
+        .get(&format!("/api/monitors/{id}/incidents"), &token)
+        .await;
+    assert_eq!(incidents, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_under_way_at_a_pause_is_not_judged_after_it() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/delay/600"), "interval": 5}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    wait_until("the check to reach the target", || async {
+        target.hits("/delay/600") == 1
+    })
+    .await;
+    app.post(&format!("/api/monitors/{id}/pause"), &token, json!({}))
+        .await;
+    holds_for(
+        "nothing judged while paused",
+        Duration::from_millis(1200),
+        || async {
+            let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
+            events.as_array().unwrap().len() == 1
+        },
+    )
+    .await;
+    let monitor = app.monitor(&token, id).await;
+    assert_eq!(monitor["status"], "paused");
+    assert_eq!(app.checks(&token, id).await.len(), 0, "{monitor}");
 }

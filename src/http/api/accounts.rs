@@ -1,6 +1,6 @@
 //! `/api/auth/register`, `/api/auth/login` and `/api/me`: signing up, signing in, who am I.
 
-use crate::account::{Email, NewPassword, User, verify_password};
+use crate::account::{Email, NewPassword, User};
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
@@ -68,7 +68,7 @@ async fn register(
     let password = NewPassword::parse("password", password)?;
     // Hashing is deliberately expensive: sign-ups count against the address's attempts.
     state.limiter.attempt(peer.ip(), None)?;
-    let hash = password.hash().await?;
+    let hash = state.passwords.hash(password).await?;
     let user = match state
         .store
         .create_user(&email, &hash, Timestamp::now())
@@ -105,7 +105,7 @@ async fn login(
         Some(c) => (Some(c.user), Some(c.password_hash)),
         None => (None, None),
     };
-    if !verify_password(password, hash).await? {
+    if !state.passwords.verify(password, hash).await? {
         return Err(wrong);
     }
     match user {

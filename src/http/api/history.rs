@@ -6,11 +6,11 @@ use super::views::{CheckView, EventView, IncidentView};
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiQuery, MonitorPath};
 use crate::monitor::{FieldError, format_duration};
 use crate::store::BucketStats;
 use crate::timestamp::Timestamp;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -54,10 +54,10 @@ fn bounded(field: &str, raw: Option<&str>, default: u32, max: u32) -> ApiResult<
 async fn checks(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, &id).await?;
+    let monitor = owned(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 60, 1000)?;
     let before = p
         .before
@@ -116,10 +116,10 @@ fn average(sum: u64, count: u64) -> Option<f64> {
 async fn uptime(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, &id).await?;
+    let monitor = owned(&state, owner, id).await?;
     let window_name = p.window.as_deref().unwrap_or("24h");
     let (window, window_secs) = WINDOWS
         .into_iter()
@@ -129,6 +129,15 @@ async fn uptime(
     let width_ms = window_secs * 1000 / u64::from(count);
     if width_ms < 1000 {
         return Err(FieldError::new("buckets", "must leave buckets of at least one second").into());
+    }
+    // Past a day, buckets are read from the hourly roll-ups, whatever the number of checks.
+    let hours = window_secs / 3600;
+    if window_secs > 86_400 && hours % u64::from(count) != 0 {
+        return Err(FieldError::new(
+            "buckets",
+            format!("must divide the {window_name} window into whole hours: a divisor of {hours}"),
+        )
+        .into());
     }
     // Buckets sit on multiples of their width, so the newest one holds the present and hourly
     // buckets are whole clock hours.
@@ -180,10 +189,10 @@ async fn uptime(
 async fn incidents(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, &id).await?;
+    let monitor = owned(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
     let incidents = state.store.incidents(monitor.id, limit).await?;
     let now = Timestamp::now();
@@ -198,10 +207,10 @@ async fn incidents(
 async fn events(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, &id).await?;
+    let monitor = owned(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
     let events = state.store.events(monitor.id, limit).await?;
     Ok(Json(

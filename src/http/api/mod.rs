@@ -7,6 +7,7 @@ mod views;
 
 use super::AppState;
 use axum::Router;
+pub use monitors::MonitorLocks;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,19 +1,23 @@
 //! `/api/monitors`: a user's monitors and their settings. Every handler reaches a monitor only
 //! through its owner, so another user's monitor answers 404 exactly like a missing one.
+//!
+//! A change is stored first and then handed to the scheduler and the recorder, under a lock
+//! for that monitor, so concurrent changes reach them in the order they were stored.
 
 use super::views::monitor_json;
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, MonitorPath};
 use crate::monitor::{Monitor, MonitorId, MonitorInput, UserId};
 use crate::timestamp::Timestamp;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde_json::{Map, Value};
+use tokio::sync::{Mutex, MutexGuard};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,14 +31,34 @@ pub fn router() -> Router<AppState> {
         .route("/api/monitors/{id}/resume", post(resume))
 }
 
-/// A path id that is not a number names no monitor.
-pub(super) fn monitor_id(raw: &str) -> ApiResult<MonitorId> {
-    raw.parse().map(MonitorId).map_err(|_| ApiError::NotFound)
+/// Serialises changes to one monitor: the read, the write and the hand-over of one change
+/// finish before the next change of the same monitor starts. Striped: a fixed set of locks,
+/// each shared by the monitors whose ids fall on it.
+pub struct MonitorLocks {
+    stripes: Box<[Mutex<()>]>,
+}
+
+impl MonitorLocks {
+    pub fn new() -> Self {
+        MonitorLocks {
+            stripes: (0..64).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    async fn lock(&self, id: MonitorId) -> MutexGuard<'_, ()> {
+        let stripe = id.0.rem_euclid(self.stripes.len() as i64) as usize;
+        self.stripes[stripe].lock().await
+    }
+}
+
+impl Default for MonitorLocks {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The caller's monitor, or 404.
-pub(super) async fn owned(state: &AppState, owner: UserId, raw_id: &str) -> ApiResult<Monitor> {
-    let id = monitor_id(raw_id)?;
+pub(super) async fn owned(state: &AppState, owner: UserId, id: MonitorId) -> ApiResult<Monitor> {
     state
         .store
         .monitor(owner, id)
@@ -47,9 +71,7 @@ async fn list(
     AuthUser(owner): AuthUser,
 ) -> ApiResult<impl IntoResponse> {
     let monitors = state.store.monitors(owner).await?;
-    Ok(axum::Json(
-        monitors.iter().map(monitor_json).collect::<Vec<_>>(),
-    ))
+    Ok(Json(monitors.iter().map(monitor_json).collect::<Vec<_>>()))
 }
 
 async fn list_of_user(
@@ -81,111 +103,140 @@ async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        axum::Json(monitor_json(&monitor)),
+        Json(monitor_json(&monitor)),
     ))
 }
 
 async fn read(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, &id).await?;
-    Ok(axum::Json(monitor_json(&monitor)))
+    Ok(Json(monitor_json(&owned(&state, owner, id).await?)))
 }
 
 async fn replace(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let current = owned(&state, owner, &id).await?;
     let input = MonitorInput::parse(&body)?;
-    save(&state, current, input).await
+    change(&state, owner, id, |_| Ok(input)).await
 }
 
 async fn patch(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let current = owned(&state, owner, &id).await?;
-    let input = MonitorInput::patch(&current.spec, &body)?;
-    save(&state, current, input).await
+    change(&state, owner, id, |current| {
+        Ok(MonitorInput::patch(&current.spec, &body)?)
+    })
+    .await
 }
 
 async fn pause(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
-    set_paused(state, owner, id, true).await
+    change(&state, owner, id, |current| Ok(paused(current, true))).await
 }
 
 async fn resume(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
-    set_paused(state, owner, id, false).await
+    change(&state, owner, id, |current| Ok(paused(current, false))).await
 }
 
-async fn set_paused(
-    state: AppState,
-    owner: UserId,
-    id: String,
-    paused: bool,
-) -> ApiResult<impl IntoResponse> {
-    let current = owned(&state, owner, &id).await?;
-    let input = MonitorInput {
+fn paused(current: &Monitor, paused: bool) -> MonitorInput {
+    MonitorInput {
         spec: current.spec.clone(),
         paused: Some(paused),
-    };
-    save(&state, current, input).await
+    }
 }
 
-/// Stores new settings, then tells the scheduler, so a check never runs on settings that were
-/// not saved.
-async fn save(
+/// Applies a change computed from the monitor as it is now, under the monitor's lock.
+async fn change(
     state: &AppState,
-    current: Monitor,
-    input: MonitorInput,
-) -> ApiResult<axum::Json<Value>> {
-    let paused = input.paused.unwrap_or(current.paused);
-    let updated = state
-        .store
-        .update_monitor(
-            current.owner,
-            current.id,
-            &input.spec,
-            paused,
-            Timestamp::now(),
-        )
-        .await?
-        // Deleted in the meantime.
-        .ok_or(ApiError::NotFound)?;
-    match (current.paused, updated.paused) {
-        (false, true) => state.scheduler.stop(updated.id).await,
-        (true, false) => state.scheduler.start(updated.id, updated.spec.clone()),
-        (false, false) if updated.spec != current.spec => {
-            state.scheduler.update(updated.id, updated.spec.clone());
+    owner: UserId,
+    id: MonitorId,
+    compute: impl FnOnce(&Monitor) -> ApiResult<MonitorInput>,
+) -> ApiResult<Json<Value>> {
+    let _guard = state.locks.lock(id).await;
+    let current = owned(state, owner, id).await?;
+    let input = compute(&current)?;
+    let now = Timestamp::now();
+    let pausing = input.paused.unwrap_or(current.paused);
+    let updated = match (current.paused, pausing) {
+        (false, true) => {
+            // No check starts, and every result so far is written, before the pause is: the
+            // status the pause ends is the last one judged.
+            state.scheduler.stop(id).await;
+            state.recorder.hold(id).await;
+            let stored = state
+                .store
+                .update_monitor(owner, id, &input.spec, true, now)
+                .await;
+            if !matches!(stored, Ok(Some(_))) {
+                state.recorder.unhold(id, Timestamp::now()).await;
+                state.scheduler.start(id, current.spec.clone());
+            }
+            stored?
         }
-        _ => {}
-    }
-    Ok(axum::Json(monitor_json(&updated)))
+        (true, false) => {
+            let stored = state
+                .store
+                .update_monitor(owner, id, &input.spec, false, now)
+                .await?;
+            if let Some(m) = &stored {
+                state.recorder.resume(id, now).await;
+                state.scheduler.start(id, m.spec.clone());
+            }
+            stored
+        }
+        (was, _) => {
+            let stored = state
+                .store
+                .update_monitor(owner, id, &input.spec, was, now)
+                .await?;
+            if let Some(m) = &stored
+                && !was
+                && m.spec != current.spec
+            {
+                state.scheduler.update(id, m.spec.clone());
+            }
+            stored
+        }
+    };
+    Ok(Json(monitor_json(&updated.ok_or(ApiError::NotFound)?)))
 }
 
 async fn remove(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
-    let id = monitor_id(&id)?;
-    if !state.store.delete_monitor(owner, id).await? {
-        return Err(ApiError::NotFound);
-    }
+    let _guard = state.locks.lock(id).await;
+    let current = owned(&state, owner, id).await?;
     state.scheduler.stop(id).await;
-    Ok(StatusCode::NO_CONTENT)
+    match state.store.delete_monitor(owner, id).await {
+        Ok(true) => {
+            state.recorder.forget(id).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        failed => {
+            if !current.paused {
+                state.scheduler.start(id, current.spec);
+            }
+            Err(match failed {
+                Err(e) => e.into(),
+                Ok(_) => ApiError::NotFound,
+            })
+        }
+    }
 }

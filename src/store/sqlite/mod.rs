@@ -6,8 +6,8 @@ mod record;
 mod rows;
 
 use super::{
-    BucketStats, CheckRecord, Event, Incident, Result, Store, StoreError, StoredVerdict,
-    UserCredentials,
+    ActiveMonitor, BucketStats, CheckRecord, Event, Incident, Result, Store, StoreError,
+    StoredVerdict, UserCredentials,
 };
 use crate::account::{Email, User};
 use crate::monitor::{Monitor, MonitorId, MonitorSpec, UserId};
@@ -17,7 +17,7 @@ use crate::verdict::Status;
 use async_trait::async_trait;
 use rows::{CheckRow, EventRow, IncidentRow, MonitorRow, VerdictRow, parse_spec};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqlitePool, Transaction};
+use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -37,7 +37,11 @@ macro_rules! select_monitor {
 }
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// For reads; under WAL they never wait for the writer.
+    reads: SqlitePool,
+    /// For write transactions, apart so that a flood of reads can never starve the writer of
+    /// connections. SQLite takes one writer at a time, so two connections are plenty.
+    writes: SqlitePool,
 }
 
 impl SqliteStore {
@@ -50,17 +54,22 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+        let writes = SqlitePoolOptions::new()
+            .max_connections(2)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writes).await?;
+        let reads = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { reads, writes })
     }
 
     async fn write(&self) -> Result<Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writes.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -72,25 +81,26 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.reads).await?;
         Ok(())
     }
 
     async fn close(&self) {
         // The last connection to close checkpoints the WAL into the database file.
-        self.pool.close().await;
+        self.reads.close().await;
+        self.writes.close().await;
     }
 
     async fn setting_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
             .bind(key)
             .bind(candidate)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(
             sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
                 .bind(key)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writes)
                 .await?,
         )
     }
@@ -107,7 +117,7 @@ impl Store for SqliteStore {
         .bind(email.as_str())
         .bind(password_hash)
         .bind(now.as_millis())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writes)
         .await;
         match inserted {
             Ok(id) => Ok(User {
@@ -123,7 +133,7 @@ impl Store for SqliteStore {
         let row: Option<(i64, String, String)> =
             sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = ?")
                 .bind(email.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         Ok(row.map(|(id, email, password_hash)| UserCredentials {
             user: User {
@@ -137,7 +147,7 @@ impl Store for SqliteStore {
     async fn user(&self, id: UserId) -> Result<Option<User>> {
         let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
         Ok(email.map(|email| User {
             id,
@@ -191,7 +201,7 @@ impl Store for SqliteStore {
             sqlx::query_as(select_monitor!("WHERE m.id = ? AND m.user_id = ?"))
                 .bind(id.0)
                 .bind(owner.0)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         row.map(MonitorRow::into_monitor).transpose()
     }
@@ -199,7 +209,7 @@ impl Store for SqliteStore {
     async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>> {
         let rows: Vec<MonitorRow> = sqlx::query_as(MONITORS_OF_USER)
             .bind(owner.0)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.into_iter().map(MonitorRow::into_monitor).collect()
     }
@@ -238,20 +248,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if was_paused != paused {
-            let (from, to) = if paused {
-                (status.as_str(), "paused")
-            } else {
-                ("paused", status.as_str())
-            };
-            sqlx::query(
-                "INSERT INTO events (monitor_id, at, from_status, to_status) VALUES (?, ?, ?, ?)",
-            )
-            .bind(id.0)
-            .bind(now.as_millis())
-            .bind(from)
-            .bind(to)
-            .execute(&mut *tx)
-            .await?;
+            pause_change(&mut tx, id, paused, &status, now).await?;
         }
         tx.commit().await?;
         self.monitor(owner, id).await
@@ -280,22 +277,31 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
-    async fn active_monitors(&self) -> Result<Vec<(MonitorId, MonitorSpec)>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, spec FROM monitors WHERE paused = 0")
-                .fetch_all(&self.pool)
-                .await?;
+    async fn active_monitors(&self) -> Result<Vec<ActiveMonitor>> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT m.id, m.spec, s.last_at FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+             WHERE m.paused = 0",
+        )
+        .fetch_all(&self.reads)
+        .await?;
         rows.into_iter()
-            .map(|(id, spec)| Ok((MonitorId(id), parse_spec(&spec)?)))
+            .map(|(id, spec, last_at)| {
+                Ok(ActiveMonitor {
+                    id: MonitorId(id),
+                    spec: parse_spec(&spec)?,
+                    last_check_at: last_at.map(Timestamp::from_millis),
+                })
+            })
             .collect()
     }
 
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {
         let rows: Vec<VerdictRow> = sqlx::query_as(
-            "SELECT monitor_id, status, status_since, streak, streak_since, streak_cause_kind, \
-                    streak_cause_message, last_at FROM monitor_state",
+            "SELECT s.monitor_id, s.status, s.status_since, s.streak, s.streak_since, s.streak_cause_kind, \
+                    s.streak_cause_message, s.last_at, m.paused \
+             FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.into_iter().map(VerdictRow::into_stored).collect()
     }
@@ -320,7 +326,7 @@ impl Store for SqliteStore {
             .bind(monitor.0)
             .bind(before.map_or(i64::MAX, Timestamp::as_millis))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.into_iter().map(CheckRow::into_outcome).collect()
     }
@@ -347,7 +353,7 @@ impl Store for SqliteStore {
             .bind(width_ms)
             .bind(monitor.0)
             .bind(to_ms)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         let mut out = vec![BucketStats::default(); count as usize];
         for (b, checks, up, latency) in rows {
@@ -366,7 +372,7 @@ impl Store for SqliteStore {
         let rows: Vec<IncidentRow> = sqlx::query_as(INCIDENTS)
             .bind(monitor.0)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.into_iter().map(IncidentRow::into_incident).collect()
     }
@@ -375,10 +381,52 @@ impl Store for SqliteStore {
         let rows: Vec<EventRow> = sqlx::query_as(EVENTS)
             .bind(monitor.0)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.into_iter().map(EventRow::into_event).collect()
     }
+}
+
+/// Records a pause or a resume. A pause ends what the checks had established: an open incident
+/// ends at the pause, and the verdict starts again from `pending` on resume, so neither a
+/// failure streak nor an outage runs on through time nobody watched.
+async fn pause_change(
+    conn: &mut SqliteConnection,
+    id: MonitorId,
+    paused: bool,
+    status: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let (from, to, incident) = if paused {
+        let closed: Option<i64> = sqlx::query_scalar(record::CLOSE_INCIDENT)
+            .bind(now.as_millis())
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+        (status, "paused", closed)
+    } else {
+        ("paused", Status::Pending.as_str(), None)
+    };
+    sqlx::query(
+        "UPDATE monitor_state SET status = 'pending', status_since = ?, streak = 0, \
+             streak_since = NULL, streak_cause_kind = NULL, streak_cause_message = NULL \
+         WHERE monitor_id = ?",
+    )
+    .bind(now.as_millis())
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO events (monitor_id, at, from_status, to_status, incident_id) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id.0)
+    .bind(now.as_millis())
+    .bind(from)
+    .bind(to)
+    .bind(incident)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 pub(super) const HOUR_MS: i64 = 3_600_000;
@@ -452,7 +500,7 @@ mod tests {
                 query = query.bind(0_i64);
             }
             let plan: Vec<String> = query
-                .fetch_all(&store.pool)
+                .fetch_all(&store.reads)
                 .await
                 .unwrap()
                 .into_iter()

@@ -98,6 +98,7 @@ pub struct VerdictRow {
     streak_cause_kind: Option<String>,
     streak_cause_message: Option<String>,
     last_at: Option<i64>,
+    paused: bool,
 }
 
 impl VerdictRow {
@@ -112,6 +113,7 @@ impl VerdictRow {
                 streak_cause: error(self.streak_cause_kind, self.streak_cause_message)?,
             },
             last_at: timestamp(self.last_at),
+            paused: self.paused,
         })
     }
 }

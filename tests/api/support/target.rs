@@ -195,3 +195,46 @@ pub async fn refusing_port() -> SocketAddr {
     listener.local_addr().unwrap()
     // The listener is dropped here: connections to the port are refused.
 }
+
+/// A server that answers every request with exactly `response`, then closes the connection,
+/// or holds it open (without another byte) when `hold` is set.
+pub async fn raw_server(response: Vec<u8>, hold: bool) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let _ = stream.write_all(&response).await;
+                if hold {
+                    std::future::pending::<()>().await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A server whose answer never ends: a 200 and then body bytes for as long as they are read.
+pub async fn endless_body_server() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n")
+                    .await;
+                let chunk = vec![b'x'; 64 * 1024];
+                while stream.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    addr
+}

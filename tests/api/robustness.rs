@@ -1,0 +1,274 @@
+//! What neither a hostile target nor an impatient or hostile client can do: crash or stall the
+//! service, leak the owner's secrets, or leave the scheduler disagreeing with what was stored.
+
+use crate::support::target::{Target, endless_body_server, raw_server};
+use crate::support::{holds_for, spawn_app, wait_until};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_resume_sent_together_never_leave_a_paused_monitor_checked() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let mut paused = Vec::new();
+    for i in 0..20 {
+        let path = format!("/count/race{i}");
+        let m = app
+            .create_monitor(
+                &token,
+                json!({"url": target.url(&path), "interval": 1, "paused": true}),
+            )
+            .await;
+        let id = m["id"].as_i64().unwrap();
+        // A double click: resume and pause at once, in either order.
+        let (resume, pause) = (
+            format!("/api/monitors/{id}/resume"),
+            format!("/api/monitors/{id}/pause"),
+        );
+        let (a, b) = tokio::join!(
+            app.post(&resume, &token, json!({})),
+            app.post(&pause, &token, json!({})),
+        );
+        assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
+        if app.monitor(&token, id).await["paused"] == true {
+            paused.push(path);
+        }
+    }
+    assert!(!paused.is_empty(), "some pauses came last");
+    let seen: Vec<usize> = paused.iter().map(|p| target.hits(p)).collect();
+    holds_for(
+        "paused monitors stay unchecked",
+        Duration::from_millis(2500),
+        || async {
+            // One check may have been under way when the pause arrived.
+            paused
+                .iter()
+                .zip(&seen)
+                .all(|(p, &n)| target.hits(p) <= n + 1)
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_leave_the_checks_on_the_stored_settings() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/count/u0"), "interval": 1}),
+        )
+        .await;
+    let path = format!("/api/monitors/{}", m["id"]);
+    let patches = (1..=8).map(|i| {
+        app.request(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(json!({"url": target.url(&format!("/count/u{i}"))})),
+        )
+    });
+    for (status, body) in futures::future::join_all(patches).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let stored = app.monitor(&token, m["id"].as_i64().unwrap()).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stored_path = stored.trim_start_matches(&target.url("")).to_owned();
+    let before = target.hits(&stored_path);
+    wait_until("checks of the stored URL", || async {
+        target.hits(&stored_path) >= before + 2
+    })
+    .await;
+    let others: Vec<(String, usize)> = (0..=8)
+        .map(|i| format!("/count/u{i}"))
+        .filter(|p| *p != stored_path)
+        .map(|p| {
+            let n = target.hits(&p);
+            (p, n)
+        })
+        .collect();
+    holds_for(
+        "no checks of other URLs",
+        Duration::from_millis(2000),
+        || async { others.iter().all(|(p, n)| target.hits(p) <= n + 1) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_targets_are_failed_checks_and_nothing_more() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let mut huge_head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..2000 {
+        huge_head.extend_from_slice(format!("x-h{i}: {}\r\n", "y".repeat(200)).as_bytes());
+    }
+    huge_head.extend_from_slice(b"content-length: 0\r\n\r\n");
+    let cases: Vec<(&str, std::net::SocketAddr, Value)> = vec![
+        (
+            "endless body",
+            endless_body_server().await,
+            json!({"ok": true}),
+        ),
+        (
+            "huge headers",
+            raw_server(huge_head, true).await,
+            json!({"kind": "protocol"}),
+        ),
+        (
+            "garbage",
+            raw_server(b"garbage\r\n\r\n".to_vec(), false).await,
+            json!({"kind": "protocol"}),
+        ),
+        (
+            "body cut short",
+            raw_server(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nabc".to_vec(),
+                false,
+            )
+            .await,
+            json!({"kind": "body"}),
+        ),
+        (
+            "body stalls",
+            raw_server(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nabc".to_vec(),
+                true,
+            )
+            .await,
+            json!({"kind": "timeout"}),
+        ),
+        (
+            "redirect to a file",
+            raw_server(
+                b"HTTP/1.1 302 Found\r\nlocation: file:///etc/passwd\r\ncontent-length: 0\r\n\r\n"
+                    .to_vec(),
+                false,
+            )
+            .await,
+            json!({"kind": "redirect"}),
+        ),
+    ];
+    for (what, addr, expected) in cases {
+        let m = app
+            .create_monitor(
+                &token,
+                json!({"url": format!("http://{addr}/"), "interval": "1h", "timeout": "2s"}),
+            )
+            .await;
+        let check = app
+            .wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+            .await
+            .remove(0);
+        if expected["ok"] == true {
+            assert_eq!(check["ok"], true, "{what}: {check}");
+        } else {
+            assert_eq!(check["error"]["kind"], expected["kind"], "{what}: {check}");
+        }
+    }
+    let (status, _) = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_with_unencoded_utf8_locations_are_followed() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let redirect = format!(
+        "HTTP/1.1 302 Found\r\nlocation: http://{}/count/caf\u{e9}\r\ncontent-length: 0\r\n\r\n",
+        target.addr
+    );
+    let addr = raw_server(redirect.into_bytes(), false).await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": format!("http://{addr}/"), "interval": "1h"}),
+        )
+        .await;
+    let check = app
+        .wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0);
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(target.hits("/count/caf%C3%A9"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_headers_and_credentials_never_follow_a_redirect_to_another_origin() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    // 127.0.0.1 and localhost are different origins for the same server.
+    let redirect = format!(
+        "HTTP/1.1 302 Found\r\nlocation: http://localhost:{}/echo\r\ncontent-length: 0\r\n\r\n",
+        target.addr.port()
+    );
+    let addr = raw_server(redirect.into_bytes(), false).await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": format!("http://user:pw@{addr}/"), "interval": "1h",
+                   "headers": {"Authorization": "Bearer a", "X-Api-Key": "b", "Cookie": "c=d"}}),
+        )
+        .await;
+    let check = app
+        .wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0);
+    assert_eq!(check["ok"], true, "{check}");
+    let seen = &target.seen("/echo")[0];
+    for name in ["authorization", "x-api-key", "cookie"] {
+        assert!(
+            seen.headers.get(name).is_none(),
+            "{name} was sent to another origin"
+        );
+    }
+}
+
+/// Opens a connection and sends the start of a request, never the end.
+async fn half_request(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let app = spawn_app().await;
+    let mut stream = half_request(app.addr).await;
+    let mut buf = [0u8; 1024];
+    // The server closes the connection after its header deadline (10 s).
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+        .await
+        .expect("the server hangs up within the deadline");
+    assert!(
+        matches!(read, Ok(0) | Err(_)) || buf.starts_with(b"HTTP/1.1 408"),
+        "{read:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_hold_up_a_shutdown() {
+    let app = spawn_app().await;
+    let _stalled: Vec<_> = futures::future::join_all((0..5).map(|_| half_request(app.addr))).await;
+    // One more sends headers announcing a body that never comes.
+    let mut body_pending = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    body_pending
+        .write_all(b"POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("shutdown ends after the grace period");
+}
