@@ -1,5 +1,5 @@
-//! Serves the router over TCP with limits a slow or hostile client cannot get around: at most
-//! [`MAX_CONNECTIONS`] at once, request headers within [`HEADER_DEADLINE`] (which also closes
+//! Serves the router over TCP with limits a slow or hostile client cannot get around: a capped
+//! number of connections at once, request headers within [`HEADER_DEADLINE`] (which also closes
 //! idle keep-alive connections), and a graceful shutdown that waits for requests in progress
 //! for the grace period and no longer.
 
@@ -17,9 +17,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// Connections served at once; more wait in the listen backlog. Each costs a file descriptor,
-/// which checks need too.
-pub const MAX_CONNECTIONS: usize = 1024;
+/// Connections served at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 1024;
 /// How long a client may take to send a request's headers, and to start the next request on
 /// a kept-alive connection.
 pub const HEADER_DEADLINE: Duration = Duration::from_secs(10);
@@ -40,7 +39,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(HEADER_DEADLINE);
     let builder = Arc::new(builder);
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let permits = Arc::new(Semaphore::new(connection_cap()));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
 
@@ -96,4 +95,15 @@ pub async fn serve(
         );
     }
     connections.shutdown().await;
+}
+
+/// Each connection costs a file descriptor, which checks need too: clients get at most a
+/// quarter of the process's allowance, and never more than [`MAX_CONNECTIONS`].
+fn connection_cap() -> usize {
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((soft, _)) => usize::try_from(soft / 4)
+            .unwrap_or(MAX_CONNECTIONS)
+            .clamp(16, MAX_CONNECTIONS),
+        Err(_) => MAX_CONNECTIONS,
+    }
 }
