@@ -2,7 +2,7 @@
 //! interval after a change, again after a restart, and regardless of other monitors' targets.
 
 use crate::support::target::Target;
-use crate::support::{holds_for, millis, spawn_app, wait_until};
+use crate::support::{holds_for, millis, moves, spawn_app, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::time::Duration;
@@ -101,16 +101,9 @@ async fn a_paused_monitor_is_not_checked_until_resumed() {
     app.wait_for_status(&token, id, "up").await;
     assert!(target.hits("/count/paused") > at_pause);
 
-    let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
-    let moves: Vec<(&str, &str)> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
-        .collect();
+    let events = app.events(&token, id).await;
     assert_eq!(
-        moves,
+        moves(&events),
         [
             ("pending", "up"),
             ("up", "paused"),

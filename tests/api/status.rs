@@ -2,7 +2,7 @@
 //! threshold, every change an event, every outage an incident.
 
 use crate::support::target::Target;
-use crate::support::{holds_for, millis, spawn_app, wait_until};
+use crate::support::{holds_for, millis, moves, spawn_app, wait_until};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -26,13 +26,11 @@ async fn down_only_after_the_threshold_then_up_again_with_the_incident_recorded(
     app.wait_for_status(&token, id, "up").await;
 
     let checks: Vec<Value> = app.checks(&token, id).await.into_iter().rev().collect();
-    let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
-    let events: Vec<Value> = events.as_array().unwrap().iter().rev().cloned().collect();
-    let moves: Vec<(&str, &str)> = events
-        .iter()
-        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
-        .collect();
-    assert_eq!(moves, [("pending", "up"), ("up", "down"), ("down", "up")]);
+    let events = app.events(&token, id).await;
+    assert_eq!(
+        moves(&events),
+        [("pending", "up"), ("up", "down"), ("down", "up")]
+    );
 
     // The down event came with the third failure in a row, not before.
     let first_failure = checks.iter().position(|c| c["ok"] == false).unwrap();
@@ -189,16 +187,9 @@ async fn a_pause_ends_the_open_incident_and_a_resume_judges_afresh() {
     );
     assert!(millis(&incidents[0]["started_at"]) >= millis(&resumed["updated_at"]));
 
-    let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
-    let moves: Vec<(&str, &str)> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
-        .collect();
+    let events = app.events(&token, id).await;
     assert_eq!(
-        moves,
+        moves(&events),
         [
             ("pending", "down"),
             ("down", "paused"),
@@ -207,7 +198,7 @@ async fn a_pause_ends_the_open_incident_and_a_resume_judges_afresh() {
         ]
     );
     assert_eq!(
-        events[2]["incident_id"], incidents[1]["id"],
+        events[1]["incident_id"], incidents[1]["id"],
         "the pause names the outage it ended"
     );
 }
@@ -268,10 +259,7 @@ async fn a_check_under_way_at_a_pause_is_not_judged_after_it() {
     holds_for(
         "nothing judged while paused",
         Duration::from_millis(1200),
-        || async {
-            let (_, events) = app.get(&format!("/api/monitors/{id}/events"), &token).await;
-            events.as_array().unwrap().len() == 1
-        },
+        || async { app.events(&token, id).await.len() == 1 },
     )
     .await;
     let monitor = app.monitor(&token, id).await;

@@ -167,6 +167,13 @@ impl TestApp {
         checks.as_array().cloned().unwrap_or_default()
     }
 
+    /// A monitor's changes of status, oldest first.
+    pub async fn events(&self, token: &str, id: i64) -> Vec<Value> {
+        let (status, events) = self.get(&format!("/api/monitors/{id}/events"), token).await;
+        assert_eq!(status, StatusCode::OK, "{events}");
+        events.as_array().unwrap().iter().rev().cloned().collect()
+    }
+
     /// Waits until the monitor has at least `n` checks and returns them, newest first.
     pub async fn wait_for_checks(&self, token: &str, id: i64, n: usize) -> Vec<Value> {
         poll(
@@ -235,4 +242,12 @@ pub fn millis(v: &Value) -> i64 {
     upbeat::timestamp::Timestamp::parse_rfc3339(s)
         .unwrap_or_else(|| panic!("an RFC 3339 time, got {s}"))
         .as_millis()
+}
+
+/// The `(from, to)` of each event.
+pub fn moves(events: &[Value]) -> Vec<(&str, &str)> {
+    events
+        .iter()
+        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect()
 }
