@@ -11,6 +11,7 @@ use crate::monitor::{MonitorId, MonitorSpec};
 use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
 use crate::timestamp::Timestamp;
+use crate::verdict::Thresholds;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
@@ -281,7 +282,7 @@ impl Scheduler {
             let recorder = self.recorder.clone();
             checks.spawn(async move {
                 match prober.check(&job.spec).await {
-                    Ok(outcome) => recorder.submit(job.monitor, job.spec.thresholds(), outcome),
+                    Ok(outcome) => recorder.submit(job.monitor, Thresholds::of(&job.spec), outcome),
                     // Our own resources ran out: that says nothing about the target.
                     Err(local) => {
                         tracing::warn!(monitor = %job.monitor, error = %local, "check could not be made")

@@ -2,6 +2,7 @@
 //! result, `down` only after `failure_threshold` consecutive failures, `up` again only after
 //! `success_threshold` consecutive successes. Pure: no I/O, no clock; the caller persists the state.
 
+use crate::monitor::MonitorSpec;
 use crate::probe::{CheckError, Outcome};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,15 @@ impl Status {
 pub struct Thresholds {
     pub failure: u32,
     pub success: u32,
+}
+
+impl Thresholds {
+    pub fn of(spec: &MonitorSpec) -> Self {
+        Thresholds {
+            failure: spec.failure_threshold.get(),
+            success: spec.success_threshold.get(),
+        }
+    }
 }
 
 /// Everything the verdict remembers between checks.

@@ -5,10 +5,10 @@
 mod sqlite;
 
 use crate::account::{Email, User};
-use crate::monitor::{FieldError, Monitor, MonitorId, MonitorSpec, UserId};
+use crate::monitor::{FieldError, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
 use crate::timestamp::Timestamp;
-use crate::verdict::{Transition, VerdictState};
+use crate::verdict::{Status, Transition, VerdictState};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,31 @@ impl From<FieldError> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A monitor as stored: its settings, its owner and what the checks have found so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Monitor {
+    pub id: MonitorId,
+    pub owner: UserId,
+    pub spec: MonitorSpec,
+    pub paused: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub status: Status,
+    pub status_since: Option<Timestamp>,
+    pub last_check: Option<Outcome>,
+}
+
+impl Monitor {
+    /// The status people see: `paused` overrides the verdict while it lasts.
+    pub fn shown_status(&self) -> &'static str {
+        if self.paused {
+            "paused"
+        } else {
+            self.status.as_str()
+        }
+    }
+}
 
 /// An account with the hash its password is checked against.
 pub struct UserCredentials {

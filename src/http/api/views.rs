@@ -1,8 +1,8 @@
 //! The JSON shapes of the API's resources. Field names here are a contract other tools rely on:
 //! add fields freely, never rename them.
 
-use crate::monitor::Monitor;
 use crate::probe::{CheckError, Outcome};
+use crate::store::Monitor;
 use crate::store::{Event, Incident};
 use crate::timestamp::Timestamp;
 use serde::Serialize;

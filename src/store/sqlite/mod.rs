@@ -2,20 +2,21 @@
 //! Every write transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front
 //! instead of failing half-way when another writer got there first.
 
+mod history;
 mod record;
 mod rows;
 
 use super::{
-    ActiveMonitor, BucketStats, CheckRecord, Event, Incident, Result, Store, StoreError,
+    ActiveMonitor, BucketStats, CheckRecord, Event, Incident, Monitor, Result, Store, StoreError,
     StoredVerdict, UserCredentials,
 };
 use crate::account::{Email, User};
-use crate::monitor::{Monitor, MonitorId, MonitorSpec, UserId};
+use crate::monitor::{MonitorId, MonitorSpec, UserId};
 use crate::probe::Outcome;
 use crate::timestamp::Timestamp;
 use crate::verdict::Status;
 use async_trait::async_trait;
-use rows::{CheckRow, EventRow, IncidentRow, MonitorRow, VerdictRow, parse_spec};
+use rows::{MonitorRow, VerdictRow, parse_spec};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
@@ -322,13 +323,7 @@ impl Store for SqliteStore {
         before: Option<Timestamp>,
         limit: u32,
     ) -> Result<Vec<Outcome>> {
-        let rows: Vec<CheckRow> = sqlx::query_as(LATEST_CHECKS)
-            .bind(monitor.0)
-            .bind(before.map_or(i64::MAX, Timestamp::as_millis))
-            .bind(i64::from(limit))
-            .fetch_all(&self.reads)
-            .await?;
-        rows.into_iter().map(CheckRow::into_outcome).collect()
+        history::checks(&self.reads, monitor, before, limit).await
     }
 
     async fn buckets(
@@ -338,52 +333,15 @@ impl Store for SqliteStore {
         width: Duration,
         count: u32,
     ) -> Result<Vec<BucketStats>> {
-        let width_ms = i64::try_from(width.as_millis()).unwrap_or(i64::MAX).max(1);
-        let from_ms = from.as_millis();
-        let to_ms = from_ms.saturating_add(width_ms.saturating_mul(i64::from(count)));
-        // Whole-hour buckets on hour boundaries are sums of the hourly roll-ups; anything finer
-        // is counted from the checks themselves.
-        let sql = if width_ms % HOUR_MS == 0 && from_ms % HOUR_MS == 0 {
-            HOURLY_BUCKETS
-        } else {
-            RAW_BUCKETS
-        };
-        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sql)
-            .bind(from_ms)
-            .bind(width_ms)
-            .bind(monitor.0)
-            .bind(to_ms)
-            .fetch_all(&self.reads)
-            .await?;
-        let mut out = vec![BucketStats::default(); count as usize];
-        for (b, checks, up, latency) in rows {
-            if let Some(slot) = usize::try_from(b).ok().and_then(|b| out.get_mut(b)) {
-                *slot = BucketStats {
-                    checks: checks.max(0) as u64,
-                    up: up.max(0) as u64,
-                    up_latency_sum_ms: latency.max(0) as u64,
-                };
-            }
-        }
-        Ok(out)
+        history::buckets(&self.reads, monitor, from, width, count).await
     }
 
     async fn incidents(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Incident>> {
-        let rows: Vec<IncidentRow> = sqlx::query_as(INCIDENTS)
-            .bind(monitor.0)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reads)
-            .await?;
-        rows.into_iter().map(IncidentRow::into_incident).collect()
+        history::incidents(&self.reads, monitor, limit).await
     }
 
     async fn events(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Event>> {
-        let rows: Vec<EventRow> = sqlx::query_as(EVENTS)
-            .bind(monitor.0)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reads)
-            .await?;
-        rows.into_iter().map(EventRow::into_event).collect()
+        history::events(&self.reads, monitor, limit).await
     }
 }
 
@@ -431,88 +389,4 @@ async fn pause_change(
 
 pub(super) const HOUR_MS: i64 = 3_600_000;
 
-// The queries that read history; each is served by an index (see the tests below).
-const LATEST_CHECKS: &str = "SELECT at, status_code, latency_ms, error_kind, error_message FROM checks \
-     WHERE monitor_id = ? AND at < ? ORDER BY at DESC LIMIT ?";
-const RAW_BUCKETS: &str = "SELECT (at - ?1) / ?2 AS b, COUNT(*), SUM(ok), \
-     SUM(CASE WHEN ok THEN latency_ms ELSE 0 END) \
-     FROM checks WHERE monitor_id = ?3 AND at >= ?1 AND at < ?4 GROUP BY b";
-const HOURLY_BUCKETS: &str = "SELECT (hour - ?1) / ?2 AS b, SUM(checks), SUM(up), SUM(latency_sum) \
-     FROM check_hours WHERE monitor_id = ?3 AND hour >= ?1 AND hour < ?4 GROUP BY b";
-const INCIDENTS: &str = "SELECT id, started_at, ended_at, cause_kind, cause_message FROM incidents \
-     WHERE monitor_id = ? ORDER BY started_at DESC, id DESC LIMIT ?";
-const EVENTS: &str = "SELECT id, at, from_status, to_status, cause_kind, cause_message, incident_id \
-     FROM events WHERE monitor_id = ? ORDER BY at DESC, id DESC LIMIT ?";
 const MONITORS_OF_USER: &str = select_monitor!("WHERE m.user_id = ? ORDER BY m.id");
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every history query reads one range of an index, and never sorts or scans a table.
-    #[tokio::test]
-    async fn history_queries_are_served_by_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("plan.db").display());
-        let store = SqliteStore::open(&url).await.unwrap();
-        let cases: [(&str, usize, &str); 7] = [
-            (
-                LATEST_CHECKS,
-                3,
-                "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at<?)",
-            ),
-            (
-                RAW_BUCKETS,
-                4,
-                "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at>? AND at<?)",
-            ),
-            (
-                HOURLY_BUCKETS,
-                4,
-                "SEARCH check_hours USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?)",
-            ),
-            (
-                INCIDENTS,
-                2,
-                "SEARCH incidents USING INDEX incidents_by_monitor (monitor_id=?)",
-            ),
-            (
-                EVENTS,
-                2,
-                "SEARCH events USING INDEX events_by_monitor (monitor_id=?)",
-            ),
-            (
-                MONITORS_OF_USER,
-                1,
-                "SEARCH m USING INDEX monitors_by_user (user_id=?)",
-            ),
-            (
-                record::CLOSE_INCIDENT,
-                2,
-                "SEARCH incidents USING INDEX incidents_by_monitor (monitor_id=?)",
-            ),
-        ];
-        for (sql, params, expected) in cases {
-            let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(
-                format!("EXPLAIN QUERY PLAN {sql}"),
-            ));
-            for _ in 0..params {
-                query = query.bind(0_i64);
-            }
-            let plan: Vec<String> = query
-                .fetch_all(&store.reads)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|(_, _, _, detail)| detail)
-                .collect();
-            assert!(plan.iter().any(|d| d == expected), "{sql}\nplan: {plan:#?}");
-            assert!(
-                !plan
-                    .iter()
-                    .any(|d| d.starts_with("SCAN") || d.contains("TEMP B-TREE FOR ORDER BY")),
-                "{sql}\nplan: {plan:#?}"
-            );
-        }
-    }
-}

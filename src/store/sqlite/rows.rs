@@ -1,9 +1,9 @@
 //! Rows as SQLite returns them, and their conversion into domain values. A row that does not
 //! convert is reported as corrupt rather than guessed at.
 
-use crate::monitor::{Monitor, MonitorId, MonitorInput, MonitorSpec, UserId};
+use crate::monitor::{MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome};
-use crate::store::{Event, Incident, Result, StoreError, StoredVerdict};
+use crate::store::{Event, Incident, Monitor, Result, StoreError, StoredVerdict};
 use crate::timestamp::Timestamp;
 use crate::verdict::{Status, VerdictState};
 

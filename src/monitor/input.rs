@@ -1,0 +1,422 @@
+//! Monitor settings as JSON: parsing a request into a [`MonitorSpec`], the canonical JSON form
+//! that the API shows and the store keeps, and partial updates as JSON merge patches.
+
+use super::{
+    FieldError, Headers, HttpSettings, HttpUrl, Interval, Method, MonitorSpec, Name, StatusRanges,
+    Threshold, Timeout,
+};
+use serde_json::{Map, Value};
+
+/// A spec parsed from a request, with the pause flag when the request set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorInput {
+    pub spec: MonitorSpec,
+    pub paused: Option<bool>,
+}
+
+const MAX_REDIRECTS_LIMIT: u64 = 20;
+const DEFAULT_MAX_REDIRECTS: u8 = 10;
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const DEFAULT_FAILURE_THRESHOLD: u32 = 2;
+const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+
+/// Fields a client may send back unchanged from a response; they are not settings and are ignored.
+const READ_ONLY_FIELDS: [&str; 8] = [
+    "id",
+    "user_id",
+    "status",
+    "status_since",
+    "created_at",
+    "updated_at",
+    "last_check",
+    "timeout_ms",
+];
+
+/// Pairs of fields that say the same thing in two ways; a patch of one replaces both.
+const ALIASES: [(&str, &str); 1] = [("interval", "interval_seconds")];
+
+impl MonitorSpec {
+    /// The canonical JSON form of the settings. Parsing it gives back an equal spec.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let h = &self.http;
+        let headers: Map<String, Value> = h
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                )
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert("name".into(), self.name.as_str().into());
+        m.insert("kind".into(), "http".into());
+        m.insert("url".into(), self.url.as_str().into());
+        m.insert("interval".into(), self.interval.to_string().into());
+        m.insert(
+            "timeout".into(),
+            self.explicit_timeout
+                .map_or(Value::Null, |t| t.to_string().into()),
+        );
+        m.insert("method".into(), h.method.as_str().into());
+        m.insert("headers".into(), headers.into());
+        m.insert(
+            "body".into(),
+            h.body.clone().map_or(Value::Null, Value::from),
+        );
+        m.insert("follow_redirects".into(), h.follow_redirects.into());
+        m.insert("max_redirects".into(), h.max_redirects.into());
+        m.insert(
+            "accepted_status".into(),
+            h.accepted_status.to_strings().into(),
+        );
+        m.insert(
+            "failure_threshold".into(),
+            self.failure_threshold.get().into(),
+        );
+        m.insert(
+            "success_threshold".into(),
+            self.success_threshold.get().into(),
+        );
+        m
+    }
+}
+
+impl MonitorInput {
+    /// Parses a full set of settings; what is missing takes its default. Only `url` is required.
+    pub fn parse(obj: &Map<String, Value>) -> Result<Self, FieldError> {
+        let f = Fields(obj);
+        f.reject_unknown()?;
+
+        if let Some(kind) = f.str("kind")?
+            && kind != "http"
+        {
+            return Err(FieldError::new("kind", "must be \"http\""));
+        }
+        let url = HttpUrl::parse("url", f.str("url")?.ok_or_else(|| required("url"))?)?;
+        let name = match f.str("name")? {
+            Some(n) => Name::parse("name", n)?,
+            None => Name::parse("name", url.host())?,
+        };
+        let interval = match (f.get("interval"), f.u64("interval_seconds")?) {
+            (Some(v), None) => Interval::parse("interval", v)?,
+            (None, Some(s)) => Interval::from_secs("interval_seconds", s)?,
+            (None, None) => Interval::DEFAULT,
+            (Some(v), Some(s)) => {
+                let i = Interval::parse("interval", v)?;
+                if i.as_secs() != s {
+                    return Err(FieldError::new(
+                        "interval",
+                        "disagrees with interval_seconds",
+                    ));
+                }
+                i
+            }
+        };
+        let timeout = f
+            .get("timeout")
+            .map(|v| Timeout::parse("timeout", v))
+            .transpose()?;
+        if let Some(t) = timeout
+            && t.duration() > interval.duration()
+        {
+            return Err(FieldError::new(
+                "timeout",
+                format!("must not be longer than the interval ({interval})"),
+            ));
+        }
+
+        let headers = match f.object("headers")? {
+            None => Headers::default(),
+            Some(h) => {
+                let mut pairs = Vec::with_capacity(h.len());
+                for (k, v) in h {
+                    let v = v.as_str().ok_or_else(|| {
+                        FieldError::new(format!("headers.{k}"), "must be a string")
+                    })?;
+                    pairs.push((k.as_str(), v));
+                }
+                Headers::parse("headers", pairs)?
+            }
+        };
+        let body = f.str("body")?.map(str::to_owned);
+        if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
+            return Err(FieldError::new("body", "must be at most 64 KiB"));
+        }
+        let max_redirects = match f.u64("max_redirects")? {
+            None => DEFAULT_MAX_REDIRECTS,
+            Some(n) if n <= MAX_REDIRECTS_LIMIT => n as u8,
+            Some(_) => return Err(FieldError::new("max_redirects", "must be between 0 and 20")),
+        };
+        let accepted_status = match f.array("accepted_status")? {
+            None => StatusRanges::default(),
+            Some(items) => StatusRanges::parse("accepted_status", items)?,
+        };
+        let threshold = |field: &str, default: u32| -> Result<Threshold, FieldError> {
+            Threshold::parse(field, f.u64(field)?.unwrap_or(u64::from(default)))
+        };
+
+        Ok(MonitorInput {
+            spec: MonitorSpec {
+                name,
+                url,
+                interval,
+                explicit_timeout: timeout,
+                failure_threshold: threshold("failure_threshold", DEFAULT_FAILURE_THRESHOLD)?,
+                success_threshold: threshold("success_threshold", DEFAULT_SUCCESS_THRESHOLD)?,
+                http: HttpSettings {
+                    method: match f.str("method")? {
+                        Some(m) => Method::parse("method", m)?,
+                        None => Method::default(),
+                    },
+                    headers,
+                    body,
+                    follow_redirects: f.bool("follow_redirects")?.unwrap_or(true),
+                    max_redirects,
+                    accepted_status,
+                },
+            },
+            paused: f.bool("paused")?,
+        })
+    }
+
+    /// Applies a partial update (JSON merge patch: a `null` resets a field to its default) to an
+    /// existing spec and parses the result as a whole, so a patch is validated like a full write.
+    pub fn patch(current: &MonitorSpec, patch: &Map<String, Value>) -> Result<Self, FieldError> {
+        let mut merged = current.to_json();
+        for (a, b) in ALIASES {
+            if patch.contains_key(a) || patch.contains_key(b) {
+                merged.remove(a);
+                merged.remove(b);
+            }
+        }
+        let mut patch = patch.clone();
+        // Header names are stored lower-case; `{"X-Key": null}` must still remove `x-key`.
+        if let Some(Value::Object(headers)) = patch.get_mut("headers") {
+            *headers = std::mem::take(headers)
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+        }
+        merge_patch(&mut merged, &patch);
+        Self::parse(&merged)
+    }
+}
+
+fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (k, v) in patch {
+        match (v, target.get_mut(k)) {
+            (Value::Null, _) => {
+                target.remove(k);
+            }
+            (Value::Object(p), Some(Value::Object(t))) => merge_patch(t, p),
+            _ => {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn required(field: &str) -> FieldError {
+    FieldError::new(field, "is required")
+}
+
+/// Typed access to the fields of a JSON object, where `null` means absent.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    const SETTINGS: [&'static str; 15] = [
+        "name",
+        "kind",
+        "url",
+        "interval",
+        "interval_seconds",
+        "timeout",
+        "method",
+        "headers",
+        "body",
+        "follow_redirects",
+        "max_redirects",
+        "accepted_status",
+        "failure_threshold",
+        "success_threshold",
+        "paused",
+    ];
+
+    fn reject_unknown(&self) -> Result<(), FieldError> {
+        match self.0.keys().find(|k| {
+            !Self::SETTINGS.contains(&k.as_str()) && !READ_ONLY_FIELDS.contains(&k.as_str())
+        }) {
+            Some(k) => Err(FieldError::new(k.as_str(), "is not a monitor setting")),
+            None => Ok(()),
+        }
+    }
+
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    fn typed<T>(
+        &self,
+        field: &str,
+        what: &str,
+        pick: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<Option<T>, FieldError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => pick(v)
+                .map(Some)
+                .ok_or_else(|| FieldError::new(field, format!("must be {what}"))),
+        }
+    }
+
+    fn str(&self, field: &str) -> Result<Option<&'a str>, FieldError> {
+        self.typed(field, "a string", Value::as_str)
+    }
+
+    fn u64(&self, field: &str) -> Result<Option<u64>, FieldError> {
+        self.typed(field, "a whole number", Value::as_u64)
+    }
+
+    fn bool(&self, field: &str) -> Result<Option<bool>, FieldError> {
+        self.typed(field, "true or false", Value::as_bool)
+    }
+
+    fn array(&self, field: &str) -> Result<Option<&'a Vec<Value>>, FieldError> {
+        self.typed(field, "an array", Value::as_array)
+    }
+
+    fn object(&self, field: &str) -> Result<Option<&'a Map<String, Value>>, FieldError> {
+        self.typed(field, "an object", Value::as_object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn parse(v: Value) -> Result<MonitorInput, FieldError> {
+        MonitorInput::parse(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn only_the_url_is_required_and_defaults_fill_the_rest() {
+        let s = parse(json!({"url": "https://example.com/health"}))
+            .unwrap()
+            .spec;
+        assert_eq!(s.name.as_str(), "example.com");
+        assert_eq!(s.interval.as_secs(), 60);
+        assert_eq!(s.timeout(), Duration::from_secs(10));
+        assert_eq!(s.http.method, Method::Get);
+        assert_eq!(s.redirect_limit(), 10);
+        assert!(s.http.accepted_status.accepts(204) && !s.http.accepted_status.accepts(301));
+        assert_eq!(
+            (s.failure_threshold.get(), s.success_threshold.get()),
+            (2, 1)
+        );
+        assert_eq!(parse(json!({"name": "x"})).unwrap_err(), required("url"));
+    }
+
+    #[test]
+    fn the_timeout_never_exceeds_the_interval() {
+        let s = parse(json!({"url": "http://a", "interval": "5s"}))
+            .unwrap()
+            .spec;
+        assert_eq!(s.timeout(), Duration::from_secs(5));
+        let e = parse(json!({"url": "http://a", "interval": 5, "timeout": "6s"})).unwrap_err();
+        assert_eq!(e.field, "timeout");
+        let s = parse(json!({"url": "http://a", "interval": 5, "timeout": 1.5}))
+            .unwrap()
+            .spec;
+        assert_eq!(s.timeout(), Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn canonical_json_parses_back_to_the_same_spec() {
+        let input = json!({
+            "name": "API", "url": "https://api.example.com/v1/health", "interval": "1h30m",
+            "timeout": "2500ms", "method": "post", "headers": {"X-Key": "abc"},
+            "body": "{}", "follow_redirects": false, "accepted_status": [200, "3xx"],
+            "failure_threshold": 3, "success_threshold": 2
+        });
+        let spec = parse(input).unwrap().spec;
+        let again = MonitorInput::parse(&spec.to_json()).unwrap().spec;
+        assert_eq!(spec, again);
+        assert_eq!(spec.to_json()["interval"], "1h30m");
+        assert_eq!(spec.to_json()["timeout"], "2s500ms");
+        assert_eq!(spec.redirect_limit(), 0);
+    }
+
+    #[test]
+    fn unknown_fields_are_named_and_read_only_ones_ignored() {
+        let e = parse(json!({"url": "http://a", "intervall": 5})).unwrap_err();
+        assert_eq!(e.field, "intervall");
+        assert!(
+            parse(json!({"url": "http://a", "id": 3, "status": "up", "last_check": null})).is_ok()
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        for (field, v) in [
+            ("failure_threshold", json!("two")),
+            ("follow_redirects", json!("yes")),
+            ("headers", json!(["a"])),
+            ("name", json!(7)),
+            ("failure_threshold", json!(0)),
+            ("success_threshold", json!(101)),
+            ("max_redirects", json!(21)),
+            ("kind", json!("tcp")),
+        ] {
+            let mut obj = json!({"url": "http://a"});
+            obj[field] = v;
+            assert_eq!(parse(obj).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn interval_seconds_is_accepted_as_input_and_must_agree() {
+        let s = parse(json!({"url": "http://a", "interval_seconds": 30}))
+            .unwrap()
+            .spec;
+        assert_eq!(s.interval.as_secs(), 30);
+        let e = parse(json!({"url": "http://a", "interval": "1m", "interval_seconds": 30}))
+            .unwrap_err();
+        assert_eq!(e.field, "interval");
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_is_validated_whole() {
+        let spec =
+            parse(json!({"url": "http://a", "interval": 30, "headers": {"x-a": "1", "x-b": "2"}}))
+                .unwrap()
+                .spec;
+        let patched = MonitorInput::patch(
+            &spec,
+            json!({"interval_seconds": 10, "headers": {"x-a": null}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(patched.spec.interval.as_secs(), 10);
+        assert_eq!(patched.spec.url, spec.url);
+        let names: Vec<_> = patched
+            .spec
+            .http
+            .headers
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(names, ["x-b"]);
+
+        let e =
+            MonitorInput::patch(&spec, json!({"timeout": "1m"}).as_object().unwrap()).unwrap_err();
+        assert_eq!(e.field, "timeout");
+        let reset =
+            MonitorInput::patch(&spec, json!({"interval": null}).as_object().unwrap()).unwrap();
+        assert_eq!(reset.spec.interval, Interval::DEFAULT);
+    }
+}
