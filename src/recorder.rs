@@ -102,11 +102,6 @@ impl RecorderHandle {
     pub async fn forget(&self, monitor: MonitorId) {
         let _ = self.tx.send(Message::Forget(monitor)).await;
     }
-
-    /// Results dropped since start because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
 }
 
 /// What the recorder remembers of a monitor between results.
