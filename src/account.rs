@@ -1,7 +1,8 @@
 //! Accounts: who may sign in, with what password. Email addresses and new passwords are validated
 //! here; passwords are hashed with argon2id on the blocking pool, never on the async executor.
 
-use crate::monitor::{FieldError, UserId};
+use crate::fields::FieldError;
+use crate::monitor::UserId;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use serde::Serialize;
 use std::fmt;

@@ -1,9 +1,13 @@
 //! Wires the parts together and owns their lifetime: opens the store, loads the monitors,
-//! starts the recorder, the scheduler and the HTTP server, and at shutdown stops them in the
-//! order that loses nothing: no new requests or checks, checks in flight finish (or are
-//! abandoned after the grace period), then every recorded result is written.
+//! starts the recorder, the scheduler, the alert dispatcher and the HTTP server, and at
+//! shutdown stops them in the order that loses nothing: no new requests or checks, checks in
+//! flight finish (or are abandoned after the grace period), then every recorded result is
+//! written. Alerts not yet sent stay in the outbox for the next start.
 
 use crate::account::Passwords;
+use crate::alert::dispatcher::Dispatcher;
+use crate::alert::email::EmailSettings;
+use crate::alert::send::{SendSettings, Senders};
 use crate::config::Config;
 use crate::http::auth::{AttemptLimiter, Tokens};
 use crate::http::{self, AppState, MonitorLocks};
@@ -16,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// How long the final write of results may take at shutdown.
@@ -28,6 +33,7 @@ pub struct App {
     router: axum::Router,
     scheduler: Scheduler,
     recorder: Recorder,
+    dispatcher: Dispatcher,
     store: Arc<dyn Store>,
     grace: Duration,
 }
@@ -48,7 +54,19 @@ impl App {
         let prober = Prober::new(&DnsSettings {
             servers: config.dns_servers.clone(),
         })?;
-        let (recorder, results) = Recorder::start(Arc::clone(&store)).await?;
+        let senders = Arc::new(Senders::new(send_settings(config)?)?);
+        match senders.email_off() {
+            Some(why) => tracing::warn!("{why}"),
+            None => tracing::info!("email alerts are on"),
+        }
+        let alerts_queued = Arc::new(Notify::new());
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&store),
+            Arc::clone(&senders),
+            Arc::clone(&alerts_queued),
+            config.alert_retry.0,
+        );
+        let (recorder, results) = Recorder::start(Arc::clone(&store), alerts_queued).await?;
         let (mut scheduler, scheduler_handle) = Scheduler::new(prober, results.clone());
         let monitors = store.active_monitors().await?;
         scheduler.load(monitors.into_iter().map(|m| {
@@ -65,6 +83,7 @@ impl App {
             recorder: results,
             locks: Arc::new(MonitorLocks::new()),
             passwords: Arc::new(Passwords::default()),
+            senders,
             tokens: Arc::new(Tokens::new(secret.as_bytes(), config.token_ttl.0)),
             limiter: Arc::new(AttemptLimiter::new(
                 config.login.per_address_per_minute,
@@ -80,6 +99,7 @@ impl App {
             router,
             scheduler,
             recorder,
+            dispatcher,
             store,
             grace: config.shutdown_grace.0,
         })
@@ -102,17 +122,20 @@ impl App {
             router,
             scheduler,
             recorder,
+            dispatcher,
             store,
             grace,
         } = self;
         let recorder = tokio::spawn(recorder.run());
         let scheduler = tokio::spawn(scheduler.run(shutdown.clone(), grace));
+        let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone(), grace));
 
         http::serve(listener, router, shutdown.clone(), grace).await;
         // Whatever ended the server, the rest stops too.
         shutdown.cancel();
 
         scheduler.await.context("the scheduler failed")?;
+        dispatcher.await.context("the alert dispatcher failed")?;
         // The server, the scheduler and its checks held the last result handles: the recorder
         // now writes what is queued and ends.
         match tokio::time::timeout(FLUSH_TIMEOUT, recorder).await {
@@ -124,6 +147,32 @@ impl App {
         store.close().await;
         Ok(())
     }
+}
+
+/// Where alerts go out, from the settings: SMTP when configured, else SendGrid, else no email.
+fn send_settings(config: &Config) -> anyhow::Result<SendSettings> {
+    let email = match (&config.smtp_url, &config.sendgrid_api_key) {
+        (Some(url), _) => Some(EmailSettings::Smtp {
+            url: url.clone(),
+            from: config.smtp_from.clone(),
+            ca_file: config.smtp_ca_file.clone(),
+        }),
+        (None, Some(key)) => Some(EmailSettings::SendGrid {
+            api_key: key.clone(),
+            api_url: config.sendgrid_url.clone(),
+            from: config.smtp_from.clone(),
+        }),
+        (None, None) => None,
+    };
+    Ok(SendSettings {
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.listen)),
+        email,
+        telegram_api: config.telegram_api_url.clone(),
+        pagerduty_api: config.pagerduty_url.clone(),
+    })
 }
 
 /// 32 random bytes, hex-encoded.

@@ -3,6 +3,7 @@
 //! service with a message naming it instead of failing later.
 
 use crate::monitor::format_duration;
+use crate::secret::Secret;
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -35,6 +36,24 @@ pub struct Config {
     #[serde(deserialize_with = "list_or_csv")]
     pub dns_servers: Vec<SocketAddr>,
     pub login: LoginLimits,
+    /// The address people reach upbeat at, for links in alerts (`https://upbeat.example.com`);
+    /// `http://` and the listen address when unset.
+    pub public_url: Option<String>,
+    /// The mail server for email alerts: `smtp://user:pass@host:587` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS), `smtp://host:25` (plain, for a local relay).
+    pub smtp_url: Option<Secret>,
+    /// The sender of email alerts; the SMTP user name when it is an address.
+    pub smtp_from: Option<String>,
+    /// A PEM file of certificates to trust for the mail server, besides the usual ones.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// SendGrid's API key, for email alerts without a mail server (`SENDGRID_API_KEY`).
+    pub sendgrid_api_key: Option<Secret>,
+    pub sendgrid_url: String,
+    pub telegram_api_url: String,
+    pub pagerduty_url: String,
+    /// The wait before an alert that failed to send is tried again; it doubles each time, up
+    /// to an hour, and an alert still failing after a day is given up.
+    pub alert_retry: HumanDuration,
 }
 
 /// Sign-in attempts allowed per minute, counted apart for each client address and each account.
@@ -65,6 +84,15 @@ impl Default for Config {
             shutdown_grace: HumanDuration(Duration::from_secs(5)),
             dns_servers: Vec::new(),
             login: LoginLimits::default(),
+            public_url: None,
+            smtp_url: None,
+            smtp_from: None,
+            smtp_ca_file: None,
+            sendgrid_api_key: None,
+            sendgrid_url: "https://api.sendgrid.com".into(),
+            telegram_api_url: "https://api.telegram.org".into(),
+            pagerduty_url: "https://events.pagerduty.com".into(),
+            alert_retry: HumanDuration(Duration::from_secs(10)),
         }
     }
 }
@@ -94,8 +122,8 @@ impl Config {
         figment = figment
             .merge(
                 Env::prefixed("UPBEAT_")
-                    // The secret is read verbatim below: parsed, an all-digit one would turn into a number.
-                    .ignore(&["config", "jwt_secret"])
+                    // Secrets are read verbatim below: parsed, an all-digit one would turn into a number.
+                    .ignore(&["config", "jwt_secret", "sendgrid_api_key"])
                     .split("__")
                     // Other UPBEAT_ variables (for other tools or later versions) are left alone.
                     .filter(move |k| known.iter().any(|known| k.starts_with(known.as_str()))),
@@ -103,7 +131,13 @@ impl Config {
             .merge(Serialized::defaults(overrides));
         let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("{e}"))?;
         if let Ok(secret) = std::env::var("UPBEAT_JWT_SECRET") {
-            config.jwt_secret = Some(Secret(secret));
+            config.jwt_secret = Some(Secret::new(secret));
+        }
+        // SendGrid's own name for its key, without the UPBEAT_ prefix.
+        if let Ok(key) = std::env::var("SENDGRID_API_KEY")
+            && !key.is_empty()
+        {
+            config.sendgrid_api_key = Some(Secret::new(key));
         }
         config.validate()?;
         Ok(config)
@@ -124,7 +158,7 @@ impl Config {
             );
         }
         if let Some(secret) = &self.jwt_secret
-            && secret.0.len() < 32
+            && secret.expose().len() < 32
         {
             bail!("jwt_secret must be at least 32 characters long");
         }
@@ -143,24 +177,24 @@ impl Config {
         if self.login.per_address_per_minute == 0 || self.login.per_account_per_minute == 0 {
             bail!("login limits must be at least 1 per minute");
         }
+        for (name, value) in [
+            ("public_url", self.public_url.as_deref()),
+            ("sendgrid_url", Some(self.sendgrid_url.as_str())),
+            ("telegram_api_url", Some(self.telegram_api_url.as_str())),
+            ("pagerduty_url", Some(self.pagerduty_url.as_str())),
+        ] {
+            if let Some(value) = value {
+                let url = url::Url::parse(value)
+                    .with_context(|| format!("{name}: {value:?} is not a URL"))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    bail!("{name} must be an http:// or https:// URL");
+                }
+            }
+        }
+        if self.alert_retry.0 < Duration::from_millis(100) {
+            bail!("alert_retry must be at least 100ms");
+        }
         Ok(())
-    }
-}
-
-/// A secret that never shows in logs or `Debug` output.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
     }
 }
 

@@ -4,13 +4,17 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod alert;
 pub mod app;
 pub mod config;
+pub mod fields;
 pub mod http;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
 pub mod scheduler;
+pub mod secret;
 pub mod store;
 pub mod timestamp;
+pub mod tls;
 pub mod verdict;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Results waiting for the writer, at most. At 10,000 checks a second this is several seconds of
 /// database stall absorbed without loss.
@@ -118,11 +118,17 @@ pub struct Recorder {
     rx: mpsc::Receiver<Message>,
     store: Arc<dyn Store>,
     tracked: HashMap<MonitorId, Tracked>,
+    /// Told when a batch queued alerts, so they go out at once.
+    alerts_queued: Arc<Notify>,
 }
 
 impl Recorder {
-    /// Loads every monitor's verdict state, so judging resumes where it stopped.
-    pub async fn start(store: Arc<dyn Store>) -> Result<(Self, RecorderHandle), StoreError> {
+    /// Loads every monitor's verdict state, so judging resumes where it stopped. `alerts_queued`
+    /// is notified whenever a written batch queued alerts.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        alerts_queued: Arc<Notify>,
+    ) -> Result<(Self, RecorderHandle), StoreError> {
         let tracked = store
             .verdict_states()
             .await?
@@ -142,7 +148,15 @@ impl Recorder {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
         };
-        Ok((Recorder { rx, store, tracked }, handle))
+        Ok((
+            Recorder {
+                rx,
+                store,
+                tracked,
+                alerts_queued,
+            },
+            handle,
+        ))
     }
 
     /// Writes until every handle is dropped and the queue is empty. Batches form by themselves:
@@ -225,9 +239,12 @@ impl Recorder {
         let mut backoff = Duration::from_millis(50);
         loop {
             match self.store.record(batch).await {
-                Ok(gone) => {
-                    for id in gone {
+                Ok(recorded) => {
+                    for id in recorded.gone {
                         self.tracked.remove(&id);
+                    }
+                    if recorded.alerts > 0 {
+                        self.alerts_queued.notify_one();
                     }
                     batch.clear();
                     return;

@@ -2,7 +2,7 @@
 //! `{"error":{"code","message","field"}}`. Client errors say what is wrong; server errors are
 //! logged here and the client gets a plain 500 without internal detail.
 
-use crate::monitor::FieldError;
+use crate::fields::FieldError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

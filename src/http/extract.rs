@@ -3,7 +3,8 @@
 //! string, and a monitor id in the path.
 
 use super::error::ApiError;
-use crate::monitor::{FieldError, MonitorId};
+use crate::fields::FieldError;
+use crate::monitor::{ChannelId, MonitorId};
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
@@ -89,22 +90,40 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
     }
 }
 
-/// The monitor id in the path. One that cannot be an id names no monitor: 404.
+/// The `{id}` of the path. One that cannot be an id names nothing: 404.
+async fn path_id<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<i64, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        id: String,
+    }
+    let Path(Params { id }) = Path::<Params>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    id.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// The monitor id in the path.
 pub struct MonitorPath(pub MonitorId);
 
 impl<S: Send + Sync> FromRequestParts<S> for MonitorPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        #[derive(serde::Deserialize)]
-        struct Params {
-            id: String,
-        }
-        let Path(Params { id }) = Path::<Params>::from_request_parts(parts, state)
+        path_id(parts, state)
             .await
-            .map_err(|_| ApiError::NotFound)?;
-        id.parse()
             .map(|id| MonitorPath(MonitorId(id)))
-            .map_err(|_| ApiError::NotFound)
+    }
+}
+
+/// The channel id in the path.
+pub struct ChannelPath(pub ChannelId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ChannelPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path_id(parts, state)
+            .await
+            .map(|id| ChannelPath(ChannelId(id)))
     }
 }

@@ -11,6 +11,7 @@ pub use api::MonitorLocks;
 pub use server::serve;
 
 use crate::account::Passwords;
+use crate::alert::send::Senders;
 use crate::recorder::RecorderHandle;
 use crate::scheduler::SchedulerHandle;
 use crate::store::Store;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub limiter: Arc<AttemptLimiter>,
     pub passwords: Arc<Passwords>,
+    pub senders: Arc<Senders>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {

@@ -1,7 +1,7 @@
 //! How often a monitor is checked and how long one check may take, written as people write
 //! durations (`30`, `"30s"`, `"5m"`, `"1h30m"`, `"500ms"`) and shown the same way.
 
-use super::FieldError;
+use crate::fields::FieldError;
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -40,6 +40,35 @@ impl Interval {
 }
 
 impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+/// How often to remind the owner that a monitor is still down: whole seconds, at most a week.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RemindEvery(Duration);
+
+impl RemindEvery {
+    pub const MAX: Duration = Duration::from_secs(7 * 86_400);
+
+    pub fn parse(field: &str, v: &Value) -> Result<Self, FieldError> {
+        let d = parse_duration(field, v)?;
+        if d.subsec_nanos() != 0 || d > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                "must be a whole number of seconds, at most 7d",
+            ));
+        }
+        Ok(RemindEvery(d))
+    }
+
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl fmt::Display for RemindEvery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_duration(self.0))
     }

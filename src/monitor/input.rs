@@ -2,9 +2,10 @@
 //! that the API shows and the store keeps, and partial updates as JSON merge patches.
 
 use super::{
-    FieldError, Headers, HttpSettings, HttpUrl, Interval, Method, MonitorSpec, Name, StatusRanges,
-    Threshold, Timeout,
+    ChannelId, Headers, HttpSettings, HttpUrl, Interval, Method, MonitorSpec, Name, RemindEvery,
+    StatusRanges, Threshold, Timeout,
 };
+use crate::fields::{FieldError, Fields};
 use serde_json::{Map, Value};
 
 /// A spec parsed from a request, with the pause flag when the request set it.
@@ -12,6 +13,8 @@ use serde_json::{Map, Value};
 pub struct MonitorInput {
     pub spec: MonitorSpec,
     pub paused: Option<bool>,
+    /// The channels to alert, when the request names them.
+    pub channels: Option<Vec<ChannelId>>,
 }
 
 const MAX_REDIRECTS_LIMIT: u64 = 20;
@@ -19,6 +22,27 @@ const DEFAULT_MAX_REDIRECTS: u8 = 10;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_FAILURE_THRESHOLD: u32 = 2;
 const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+
+/// What a client may set.
+const SETTINGS: [&str; 17] = [
+    "name",
+    "kind",
+    "url",
+    "interval",
+    "interval_seconds",
+    "timeout",
+    "method",
+    "headers",
+    "body",
+    "follow_redirects",
+    "max_redirects",
+    "accepted_status",
+    "failure_threshold",
+    "success_threshold",
+    "remind_every",
+    "channels",
+    "paused",
+];
 
 /// Fields a client may send back unchanged from a response; they are not settings and are ignored.
 const READ_ONLY_FIELDS: [&str; 8] = [
@@ -79,6 +103,11 @@ impl MonitorSpec {
             "success_threshold".into(),
             self.success_threshold.get().into(),
         );
+        m.insert(
+            "remind_every".into(),
+            self.remind_every
+                .map_or(Value::Null, |r| r.to_string().into()),
+        );
         m
     }
 }
@@ -87,7 +116,10 @@ impl MonitorInput {
     /// Parses a full set of settings; what is missing takes its default. Only `url` is required.
     pub fn parse(obj: &Map<String, Value>) -> Result<Self, FieldError> {
         let f = Fields(obj);
-        f.reject_unknown()?;
+        f.reject_unknown(
+            &[&SETTINGS[..], &READ_ONLY_FIELDS[..]],
+            "is not a monitor setting",
+        )?;
 
         if let Some(kind) = f.str("kind")?
             && kind != "http"
@@ -157,7 +189,33 @@ impl MonitorInput {
             Threshold::parse(field, f.u64(field)?.unwrap_or(u64::from(default)))
         };
 
+        let remind_every = f
+            .get("remind_every")
+            .map(|v| RemindEvery::parse("remind_every", v))
+            .transpose()?;
+        if let Some(r) = remind_every
+            && r.duration() < interval.duration()
+        {
+            return Err(FieldError::new(
+                "remind_every",
+                format!("must not be shorter than the interval ({interval})"),
+            ));
+        }
+        let channels = f
+            .array("channels")?
+            .map(|ids| {
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        id.as_i64().map(ChannelId).ok_or_else(|| {
+                            FieldError::new(format!("channels[{i}]"), "must be a channel id")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         Ok(MonitorInput {
+            channels,
             spec: MonitorSpec {
                 name,
                 url,
@@ -165,6 +223,7 @@ impl MonitorInput {
                 explicit_timeout: timeout,
                 failure_threshold: threshold("failure_threshold", DEFAULT_FAILURE_THRESHOLD)?,
                 success_threshold: threshold("success_threshold", DEFAULT_SUCCESS_THRESHOLD)?,
+                remind_every,
                 http: HttpSettings {
                     method: match f.str("method")? {
                         Some(m) => Method::parse("method", m)?,
@@ -220,76 +279,6 @@ fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
 
 fn required(field: &str) -> FieldError {
     FieldError::new(field, "is required")
-}
-
-/// Typed access to the fields of a JSON object, where `null` means absent.
-struct Fields<'a>(&'a Map<String, Value>);
-
-impl<'a> Fields<'a> {
-    const SETTINGS: [&'static str; 15] = [
-        "name",
-        "kind",
-        "url",
-        "interval",
-        "interval_seconds",
-        "timeout",
-        "method",
-        "headers",
-        "body",
-        "follow_redirects",
-        "max_redirects",
-        "accepted_status",
-        "failure_threshold",
-        "success_threshold",
-        "paused",
-    ];
-
-    fn reject_unknown(&self) -> Result<(), FieldError> {
-        match self.0.keys().find(|k| {
-            !Self::SETTINGS.contains(&k.as_str()) && !READ_ONLY_FIELDS.contains(&k.as_str())
-        }) {
-            Some(k) => Err(FieldError::new(k.as_str(), "is not a monitor setting")),
-            None => Ok(()),
-        }
-    }
-
-    fn get(&self, field: &str) -> Option<&'a Value> {
-        self.0.get(field).filter(|v| !v.is_null())
-    }
-
-    fn typed<T>(
-        &self,
-        field: &str,
-        what: &str,
-        pick: impl FnOnce(&'a Value) -> Option<T>,
-    ) -> Result<Option<T>, FieldError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(v) => pick(v)
-                .map(Some)
-                .ok_or_else(|| FieldError::new(field, format!("must be {what}"))),
-        }
-    }
-
-    fn str(&self, field: &str) -> Result<Option<&'a str>, FieldError> {
-        self.typed(field, "a string", Value::as_str)
-    }
-
-    fn u64(&self, field: &str) -> Result<Option<u64>, FieldError> {
-        self.typed(field, "a whole number", Value::as_u64)
-    }
-
-    fn bool(&self, field: &str) -> Result<Option<bool>, FieldError> {
-        self.typed(field, "true or false", Value::as_bool)
-    }
-
-    fn array(&self, field: &str) -> Result<Option<&'a Vec<Value>>, FieldError> {
-        self.typed(field, "an array", Value::as_array)
-    }
-
-    fn object(&self, field: &str) -> Result<Option<&'a Map<String, Value>>, FieldError> {
-        self.typed(field, "an object", Value::as_object)
-    }
 }
 
 #[cfg(test)]

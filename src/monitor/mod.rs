@@ -6,7 +6,7 @@ mod duration;
 mod input;
 mod values;
 
-pub use duration::{Interval, Timeout, format_duration};
+pub use duration::{Interval, RemindEvery, Timeout, format_duration};
 pub use input::MonitorInput;
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
 
@@ -22,6 +22,17 @@ pub struct MonitorId(pub i64);
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
+/// A channel alerts go to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChannelId(pub i64);
+
+impl fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl fmt::Display for MonitorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -31,24 +42,6 @@ impl fmt::Display for MonitorId {
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
-    }
-}
-
-/// A value that was rejected, and the field that held it (`interval`, `headers.X-Key`,
-/// `accepted_status[1]`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field} {message}")]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
     }
 }
 
@@ -62,6 +55,8 @@ pub struct MonitorSpec {
     pub explicit_timeout: Option<Timeout>,
     pub failure_threshold: Threshold,
     pub success_threshold: Threshold,
+    /// While down, remind the owner this often (never more often than the monitor is checked).
+    pub remind_every: Option<RemindEvery>,
     pub http: HttpSettings,
 }
 

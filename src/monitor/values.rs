@@ -1,6 +1,6 @@
 //! The values a monitor's settings may hold, each a type that can only be built valid.
 
-use super::FieldError;
+use crate::fields::FieldError;
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 use std::fmt;

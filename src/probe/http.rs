@@ -409,20 +409,9 @@ fn chain(e: &(dyn StdError + 'static)) -> String {
     out
 }
 
-/// The TLS settings every check shares: the Mozilla root set compiled in, plus the system's roots
-/// (so an internal CA installed on the machine is trusted too).
+/// The TLS settings every check shares; a check speaks HTTP/1.1.
 pub(super) fn tls_connector() -> anyhow::Result<TlsConnector> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let native = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-    tracing::debug!(system_roots = added, "loaded TLS roots");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut config = crate::tls::client_config()?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsConnector::from(Arc::new(config)))
 }

@@ -5,7 +5,10 @@
 mod sqlite;
 
 use crate::account::{Email, User};
-use crate::monitor::{FieldError, MonitorId, MonitorSpec, UserId};
+use crate::alert::channel::{ChannelSettings, ChannelSpec};
+use crate::alert::message::{Alert, AlertKind};
+use crate::fields::FieldError;
+use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
 use crate::timestamp::Timestamp;
 use crate::verdict::{Status, Transition, VerdictState};
@@ -20,6 +23,9 @@ pub enum StoreError {
     /// A unique value (an email address) is taken.
     #[error("already exists")]
     Conflict,
+    /// A channel to attach is not one of the owner's.
+    #[error("channel {0} is not one of the owner's channels")]
+    UnknownChannel(ChannelId),
     /// A stored row no longer parses: the database was changed by hand or by a newer version.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -51,6 +57,106 @@ pub struct Monitor {
     pub status: Status,
     pub status_since: Option<Timestamp>,
     pub last_check: Option<Outcome>,
+    /// Where its alerts go.
+    pub channels: Vec<ChannelId>,
+}
+
+/// A channel as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub owner: UserId,
+    pub spec: ChannelSpec,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The channels a new monitor alerts.
+#[derive(Clone, Copy, Debug)]
+pub enum ChannelChoice<'a> {
+    /// The owner's default channels.
+    Defaults,
+    These(&'a [ChannelId]),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting to be sent, or to be tried again.
+    Pending,
+    Sent,
+    /// Given up: refused by the destination, or still failing after a day of retries.
+    Failed,
+    /// Not sent, on purpose (email alerts are off, the channel was deleted).
+    Skipped,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Sent,
+            DeliveryState::Failed,
+            DeliveryState::Skipped,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One alert to one channel, as the history shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub monitor: Option<MonitorId>,
+    pub channel: Option<ChannelId>,
+    pub channel_name: String,
+    pub channel_kind: String,
+    pub kind: AlertKind,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    pub next_attempt_at: Option<Timestamp>,
+    pub sent_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// A delivery claimed for sending, with all it takes to send it.
+#[derive(Clone, Debug)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    /// `None` when the channel was deleted meanwhile.
+    pub channel: Option<ChannelSettings>,
+    pub alert: Alert,
+}
+
+/// How an attempt to deliver ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Sent,
+    Retry { at: Timestamp, error: String },
+    Failed(String),
+    Skipped(String),
+}
+
+/// What storing a batch of results did.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Monitors that no longer exist; their results were skipped.
+    pub gone: Vec<MonitorId>,
+    /// Alerts queued by the status changes in the batch.
+    pub alerts: u64,
 }
 
 impl Monitor {
@@ -138,8 +244,15 @@ pub trait Store: Send + Sync + 'static {
     async fn setting_or_insert(&self, key: &str, candidate: &str) -> Result<String>;
 
     /// Fails with [`StoreError::Conflict`] when the address is taken.
-    async fn create_user(&self, email: &Email, password_hash: &str, now: Timestamp)
-    -> Result<User>;
+    /// Creates the account with its first channel, `channel`. Fails with
+    /// [`StoreError::Conflict`] when the address is taken.
+    async fn create_user(
+        &self,
+        email: &Email,
+        password_hash: &str,
+        channel: &ChannelSpec,
+        now: Timestamp,
+    ) -> Result<User>;
     async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;
 
@@ -148,18 +261,21 @@ pub trait Store: Send + Sync + 'static {
         owner: UserId,
         spec: &MonitorSpec,
         paused: bool,
+        channels: ChannelChoice<'_>,
         now: Timestamp,
     ) -> Result<Monitor>;
     /// `None` when there is no such monitor or it belongs to someone else.
     async fn monitor(&self, owner: UserId, id: MonitorId) -> Result<Option<Monitor>>;
     async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>>;
-    /// Replaces the settings and pause flag; a change of the flag is recorded as an event.
+    /// Replaces the settings, the pause flag and, when given, the channels; a change of the
+    /// flag is recorded as an event.
     async fn update_monitor(
         &self,
         owner: UserId,
         id: MonitorId,
         spec: &MonitorSpec,
         paused: bool,
+        channels: Option<&[ChannelId]>,
         now: Timestamp,
     ) -> Result<Option<Monitor>>;
     /// Deletes the monitor with all its history; `false` when there was none of the owner's.
@@ -170,8 +286,8 @@ pub trait Store: Send + Sync + 'static {
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>>;
 
     /// Stores a batch in one transaction: checks, verdict states, status events, incidents and
-    /// roll-ups. Returns the monitors that no longer exist; their records were skipped.
-    async fn record(&self, batch: &[CheckRecord]) -> Result<Vec<MonitorId>>;
+    /// roll-ups, and the alerts each change of status causes (the outbox).
+    async fn record(&self, batch: &[CheckRecord]) -> Result<Recorded>;
 
     /// A monitor's checks, newest first, started before `before` when given.
     async fn checks(
@@ -192,6 +308,58 @@ pub trait Store: Send + Sync + 'static {
     async fn incidents(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Incident>>;
     /// Newest first.
     async fn events(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Event>>;
+
+    async fn create_channel(
+        &self,
+        owner: UserId,
+        spec: &ChannelSpec,
+        now: Timestamp,
+    ) -> Result<Channel>;
+    async fn channels(&self, owner: UserId) -> Result<Vec<Channel>>;
+    /// `None` when there is no such channel or it belongs to someone else.
+    async fn channel(&self, owner: UserId, id: ChannelId) -> Result<Option<Channel>>;
+    async fn update_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        spec: &ChannelSpec,
+        now: Timestamp,
+    ) -> Result<Option<Channel>>;
+    /// Deletes the channel and detaches it from every monitor; its history stays.
+    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<bool>;
+
+    /// Takes up to `limit` deliveries that are due, for `lease`: until it ends no one else
+    /// takes them, and after it they are due again unless finished.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Queues a reminder on every channel of every ongoing outage whose monitor asks for one
+    /// and whose last alert is `remind_every` old. Returns how many were queued.
+    async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64>;
+    /// Records a test message sent to a channel.
+    async fn log_test_delivery(
+        &self,
+        channel: &Channel,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<Delivery>;
+    /// The owner's deliveries, newest first, of one monitor when given, older than `before`.
+    async fn deliveries(
+        &self,
+        owner: UserId,
+        monitor: Option<MonitorId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
 }
 
 /// Opens the database a URL names, creating and migrating it as needed.

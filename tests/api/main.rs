@@ -4,6 +4,8 @@
 mod support;
 
 mod accounts;
+mod alerts;
+mod channels;
 mod history;
 mod monitors;
 mod ownership;

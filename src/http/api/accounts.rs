@@ -1,11 +1,12 @@
 //! `/api/auth/register`, `/api/auth/login` and `/api/me`: signing up, signing in, who am I.
 
 use crate::account::{Email, NewPassword, User};
+use crate::alert::channel::ChannelSpec;
+use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
-use crate::monitor::FieldError;
 use crate::store::StoreError;
 use crate::timestamp::Timestamp;
 use axum::extract::{ConnectInfo, State};
@@ -71,7 +72,12 @@ async fn register(
     let hash = state.passwords.hash(password).await?;
     let user = match state
         .store
-        .create_user(&email, &hash, Timestamp::now())
+        .create_user(
+            &email,
+            &hash,
+            &ChannelSpec::account_email(&email),
+            Timestamp::now(),
+        )
         .await
     {
         Ok(user) => user,

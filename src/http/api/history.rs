@@ -3,11 +3,12 @@
 
 use super::monitors::owned;
 use super::views::{CheckView, EventView, IncidentView};
+use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiQuery, MonitorPath};
-use crate::monitor::{FieldError, format_duration};
+use crate::monitor::format_duration;
 use crate::store::BucketStats;
 use crate::timestamp::Timestamp;
 use axum::extract::State;

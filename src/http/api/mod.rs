@@ -1,6 +1,8 @@
 //! The JSON API under `/api`, one module per resource.
 
 mod accounts;
+mod alerts;
+mod channels;
 mod history;
 mod monitors;
 mod views;
@@ -14,4 +16,6 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(monitors::router())
         .merge(history::router())
+        .merge(channels::router())
+        .merge(alerts::router())
 }

@@ -5,12 +5,13 @@
 //! for that monitor, so concurrent changes reach them in the order they were stored.
 
 use super::views::monitor_json;
+use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, MonitorPath};
-use crate::monitor::{MonitorId, MonitorInput, UserId};
-use crate::store::Monitor;
+use crate::monitor::{ChannelId, MonitorId, MonitorInput, UserId};
+use crate::store::{ChannelChoice, Monitor, StoreError};
 use crate::timestamp::Timestamp;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -93,10 +94,15 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let input = MonitorInput::parse(&body)?;
     let paused = input.paused.unwrap_or(false);
+    let channels = match &input.channels {
+        Some(ids) => ChannelChoice::These(ids),
+        None => ChannelChoice::Defaults,
+    };
     let monitor = state
         .store
-        .create_monitor(owner, &input.spec, paused, Timestamp::now())
-        .await?;
+        .create_monitor(owner, &input.spec, paused, channels, Timestamp::now())
+        .await
+        .map_err(|e| channel_error(e, input.channels.as_deref()))?;
     if !paused {
         state.scheduler.start(monitor.id, monitor.spec.clone());
     }
@@ -158,6 +164,7 @@ fn paused(current: &Monitor, paused: bool) -> MonitorInput {
     MonitorInput {
         spec: current.spec.clone(),
         paused: Some(paused),
+        channels: None,
     }
 }
 
@@ -172,17 +179,22 @@ async fn change(
     let current = owned(state, owner, id).await?;
     let input = compute(&current)?;
     let now = Timestamp::now();
+    let channels = input.channels.as_deref();
     let pausing = input.paused.unwrap_or(current.paused);
+    let store = |paused: bool| async move {
+        state
+            .store
+            .update_monitor(owner, id, &input.spec, paused, channels, now)
+            .await
+            .map_err(|e| channel_error(e, channels))
+    };
     let updated = match (current.paused, pausing) {
         (false, true) => {
             // No check starts, and every result so far is written, before the pause is: the
             // status the pause ends is the last one judged.
             state.scheduler.stop(id).await;
             state.recorder.hold(id).await;
-            let stored = state
-                .store
-                .update_monitor(owner, id, &input.spec, true, now)
-                .await;
+            let stored = store(true).await;
             if !matches!(stored, Ok(Some(_))) {
                 state.recorder.unhold(id, Timestamp::now()).await;
                 state.scheduler.start(id, current.spec.clone());
@@ -190,10 +202,7 @@ async fn change(
             stored?
         }
         (true, false) => {
-            let stored = state
-                .store
-                .update_monitor(owner, id, &input.spec, false, now)
-                .await?;
+            let stored = store(false).await?;
             if let Some(m) = &stored {
                 state.recorder.resume(id, now).await;
                 state.scheduler.start(id, m.spec.clone());
@@ -201,10 +210,7 @@ async fn change(
             stored
         }
         (was, _) => {
-            let stored = state
-                .store
-                .update_monitor(owner, id, &input.spec, was, now)
-                .await?;
+            let stored = store(was).await?;
             if let Some(m) = &stored
                 && !was
                 && m.spec != current.spec
@@ -215,6 +221,22 @@ async fn change(
         }
     };
     Ok(Json(monitor_json(&updated.ok_or(ApiError::NotFound)?)))
+}
+
+/// A channel that is not the caller's is an invalid value of the field that named it.
+fn channel_error(e: StoreError, requested: Option<&[ChannelId]>) -> ApiError {
+    match e {
+        StoreError::UnknownChannel(id) => {
+            let at = requested
+                .and_then(|ids| ids.iter().position(|&c| c == id))
+                .unwrap_or(0);
+            ApiError::Invalid(FieldError::new(
+                format!("channels[{at}]"),
+                "is not one of your channels",
+            ))
+        }
+        other => other.into(),
+    }
 }
 
 async fn remove(

@@ -1,9 +1,10 @@
 //! The JSON shapes of the API's resources. Field names here are a contract other tools rely on:
 //! add fields freely, never rename them.
 
+use crate::alert::channel::ChannelKind;
 use crate::probe::{CheckError, Outcome};
 use crate::store::Monitor;
-use crate::store::{Event, Incident};
+use crate::store::{Channel, Delivery, Event, Incident};
 use crate::timestamp::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -22,6 +23,7 @@ pub fn monitor_json(m: &Monitor) -> Value {
         "created_at": m.created_at,
         "updated_at": m.updated_at,
         "last_check": m.last_check.clone().map(CheckView::from),
+        "channels": m.channels,
     });
     if let Value::Object(computed) = computed {
         out.extend(computed);
@@ -95,4 +97,35 @@ impl From<Event> for EventView {
             incident_id: e.incident,
         }
     }
+}
+
+/// A channel, secrets masked; `email_off` is the warning shown on email channels while no mail
+/// transport is configured.
+pub fn channel_json(c: &Channel, email_off: Option<&str>) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), c.id.0.into());
+    out.extend(c.spec.to_json(true));
+    out.insert("created_at".into(), json!(c.created_at));
+    out.insert("updated_at".into(), json!(c.updated_at));
+    if let (Some(warning), ChannelKind::Email) = (email_off, c.spec.settings.kind()) {
+        out.insert("warning".into(), warning.into());
+    }
+    Value::Object(out)
+}
+
+pub fn delivery_json(d: &Delivery) -> Value {
+    json!({
+        "id": d.id,
+        "monitor_id": d.monitor,
+        "channel_id": d.channel,
+        "channel_name": d.channel_name,
+        "channel_kind": d.channel_kind,
+        "kind": d.kind.as_str(),
+        "state": d.state.as_str(),
+        "attempts": d.attempts,
+        "created_at": d.created_at,
+        "next_attempt_at": d.next_attempt_at,
+        "sent_at": d.sent_at,
+        "last_error": d.last_error,
+    })
 }

@@ -137,7 +137,7 @@ mod tests {
             (
                 record::CLOSE_INCIDENT,
                 2,
-                "SEARCH incidents USING INDEX incidents_by_monitor (monitor_id=?)",
+                "SEARCH incidents USING INDEX incidents_open (monitor_id=?)",
             ),
         ];
         for (sql, params, expected) in cases {

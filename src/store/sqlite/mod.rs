@@ -2,16 +2,19 @@
 //! Every write transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front
 //! instead of failing half-way when another writer got there first.
 
+mod alerts;
 mod history;
 mod record;
 mod rows;
 
 use super::{
-    ActiveMonitor, BucketStats, CheckRecord, Event, Incident, Monitor, Result, Store, StoreError,
-    StoredVerdict, UserCredentials,
+    ActiveMonitor, BucketStats, Channel, ChannelChoice, CheckRecord, ClaimedDelivery, Delivery,
+    DeliveryOutcome, Event, Incident, Monitor, Recorded, Result, Store, StoreError, StoredVerdict,
+    UserCredentials,
 };
 use crate::account::{Email, User};
-use crate::monitor::{MonitorId, MonitorSpec, UserId};
+use crate::alert::channel::ChannelSpec;
+use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::Outcome;
 use crate::timestamp::Timestamp;
 use crate::verdict::Status;
@@ -110,24 +113,29 @@ impl Store for SqliteStore {
         &self,
         email: &Email,
         password_hash: &str,
+        channel: &ChannelSpec,
         now: Timestamp,
     ) -> Result<User> {
+        let mut tx = self.write().await?;
         let inserted = sqlx::query_scalar(
             "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
         )
         .bind(email.as_str())
         .bind(password_hash)
         .bind(now.as_millis())
-        .fetch_one(&self.writes)
+        .fetch_one(&mut *tx)
         .await;
-        match inserted {
-            Ok(id) => Ok(User {
-                id: UserId(id),
-                email: email.clone(),
-            }),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
-            Err(e) => Err(e.into()),
-        }
+        let id = match inserted {
+            Ok(id) => UserId(id),
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
+            Err(e) => return Err(e.into()),
+        };
+        alerts::insert_channel(&mut tx, id, channel, now).await?;
+        tx.commit().await?;
+        Ok(User {
+            id,
+            email: email.clone(),
+        })
     }
 
     async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>> {
@@ -161,17 +169,20 @@ impl Store for SqliteStore {
         owner: UserId,
         spec: &MonitorSpec,
         paused: bool,
+        channels: ChannelChoice<'_>,
         now: Timestamp,
     ) -> Result<Monitor> {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO monitors (user_id, name, kind, url, interval_s, spec, paused, created_at, updated_at) \
-             VALUES (?, ?, 'http', ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO monitors (user_id, name, kind, url, interval_s, remind_every_s, spec, paused, \
+                 created_at, updated_at) \
+             VALUES (?, ?, 'http', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(owner.0)
         .bind(spec.name.as_str())
         .bind(spec.url.as_str())
         .bind(spec.interval.as_secs() as i64)
+        .bind(remind_every_s(spec))
         .bind(serde_json::Value::Object(spec.to_json()).to_string())
         .bind(paused)
         .bind(now.as_millis())
@@ -183,6 +194,8 @@ impl Store for SqliteStore {
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
+        alerts::attach(&mut tx, owner, MonitorId(id), channels).await?;
+        let mut attached = alerts::channels_of(&mut *tx, owner, Some(MonitorId(id))).await?;
         tx.commit().await?;
         Ok(Monitor {
             id: MonitorId(id),
@@ -194,6 +207,7 @@ impl Store for SqliteStore {
             status: Status::Pending,
             status_since: Some(now),
             last_check: None,
+            channels: attached.remove(&MonitorId(id)).unwrap_or_default(),
         })
     }
 
@@ -204,7 +218,11 @@ impl Store for SqliteStore {
                 .bind(owner.0)
                 .fetch_optional(&self.reads)
                 .await?;
-        row.map(MonitorRow::into_monitor).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let mut channels = alerts::channels_of(&self.reads, owner, Some(id)).await?;
+        let mut monitor = row.into_monitor()?;
+        monitor.channels = channels.remove(&id).unwrap_or_default();
+        Ok(Some(monitor))
     }
 
     async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>> {
@@ -212,7 +230,14 @@ impl Store for SqliteStore {
             .bind(owner.0)
             .fetch_all(&self.reads)
             .await?;
-        rows.into_iter().map(MonitorRow::into_monitor).collect()
+        let mut channels = alerts::channels_of(&self.reads, owner, None).await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut monitor = row.into_monitor()?;
+                monitor.channels = channels.remove(&monitor.id).unwrap_or_default();
+                Ok(monitor)
+            })
+            .collect()
     }
 
     async fn update_monitor(
@@ -221,6 +246,7 @@ impl Store for SqliteStore {
         id: MonitorId,
         spec: &MonitorSpec,
         paused: bool,
+        channels: Option<&[ChannelId]>,
         now: Timestamp,
     ) -> Result<Option<Monitor>> {
         let mut tx = self.write().await?;
@@ -236,12 +262,14 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         sqlx::query(
-            "UPDATE monitors SET name = ?, url = ?, interval_s = ?, spec = ?, paused = ?, updated_at = ? \
+            "UPDATE monitors SET name = ?, url = ?, interval_s = ?, remind_every_s = ?, spec = ?, paused = ?, \
+                 updated_at = ? \
              WHERE id = ?",
         )
         .bind(spec.name.as_str())
         .bind(spec.url.as_str())
         .bind(spec.interval.as_secs() as i64)
+        .bind(remind_every_s(spec))
         .bind(serde_json::Value::Object(spec.to_json()).to_string())
         .bind(paused)
         .bind(now.as_millis())
@@ -250,6 +278,9 @@ impl Store for SqliteStore {
         .await?;
         if was_paused != paused {
             pause_change(&mut tx, id, paused, &status, now).await?;
+        }
+        if let Some(channels) = channels {
+            alerts::attach(&mut tx, owner, id, ChannelChoice::These(channels)).await?;
         }
         tx.commit().await?;
         self.monitor(owner, id).await
@@ -307,14 +338,14 @@ impl Store for SqliteStore {
         rows.into_iter().map(VerdictRow::into_stored).collect()
     }
 
-    async fn record(&self, batch: &[CheckRecord]) -> Result<Vec<MonitorId>> {
+    async fn record(&self, batch: &[CheckRecord]) -> Result<Recorded> {
         if batch.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Recorded::default());
         }
         let mut tx = self.write().await?;
-        let gone = record::write_batch(&mut tx, batch).await?;
+        let recorded = record::write_batch(&mut tx, batch).await?;
         tx.commit().await?;
-        Ok(gone)
+        Ok(recorded)
     }
 
     async fn checks(
@@ -342,6 +373,102 @@ impl Store for SqliteStore {
 
     async fn events(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Event>> {
         history::events(&self.reads, monitor, limit).await
+    }
+
+    async fn create_channel(
+        &self,
+        owner: UserId,
+        spec: &ChannelSpec,
+        now: Timestamp,
+    ) -> Result<Channel> {
+        let mut tx = self.write().await?;
+        let channel = alerts::insert_channel(&mut tx, owner, spec, now).await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    async fn channels(&self, owner: UserId) -> Result<Vec<Channel>> {
+        alerts::channels(&self.reads, owner).await
+    }
+
+    async fn channel(&self, owner: UserId, id: ChannelId) -> Result<Option<Channel>> {
+        alerts::channel(&self.reads, owner, id).await
+    }
+
+    async fn update_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        spec: &ChannelSpec,
+        now: Timestamp,
+    ) -> Result<Option<Channel>> {
+        let mut tx = self.write().await?;
+        let updated = alerts::update_channel(&mut tx, owner, id, spec, now).await?;
+        tx.commit().await?;
+        if !updated {
+            return Ok(None);
+        }
+        alerts::channel(&self.writes, owner, id).await
+    }
+
+    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let deleted = alerts::delete_channel(&mut tx, owner, id).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let mut tx = self.write().await?;
+        let claimed = alerts::claim(&mut tx, now, lease, limit).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        alerts::finish(&mut tx, id, outcome, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let queued = alerts::enqueue_reminders(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn log_test_delivery(
+        &self,
+        channel: &Channel,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<Delivery> {
+        let mut tx = self.write().await?;
+        let delivery = alerts::log_test(&mut tx, channel, outcome, now).await?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+
+    async fn deliveries(
+        &self,
+        owner: UserId,
+        monitor: Option<MonitorId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        alerts::deliveries(&self.reads, owner, monitor, before, limit).await
     }
 }
 
@@ -388,5 +515,10 @@ async fn pause_change(
 }
 
 pub(super) const HOUR_MS: i64 = 3_600_000;
+
+fn remind_every_s(spec: &MonitorSpec) -> Option<i64> {
+    spec.remind_every
+        .map(|r| i64::try_from(r.duration().as_secs()).unwrap_or(i64::MAX))
+}
 
 const MONITORS_OF_USER: &str = select_monitor!("WHERE m.user_id = ? ORDER BY m.id");

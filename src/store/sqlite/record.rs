@@ -1,10 +1,11 @@
 //! Writing a batch of judged checks inside one transaction: verdict states, status events,
-//! incidents, the checks themselves and their hourly roll-ups.
+//! incidents, the alerts they cause, the checks themselves and their hourly roll-ups.
 
-use super::HOUR_MS;
+use super::{HOUR_MS, alerts};
+use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
 use crate::probe::CheckError;
-use crate::store::{CheckRecord, Result};
+use crate::store::{CheckRecord, Recorded, Result};
 use crate::verdict::{Status, Transition};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
@@ -15,28 +16,25 @@ pub(super) const CLOSE_INCIDENT: &str =
 /// Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound values.
 const ROWS_PER_INSERT: usize = 500;
 
-/// Returns the monitors of the batch that no longer exist; nothing is written for them.
-pub async fn write_batch(
-    conn: &mut SqliteConnection,
-    batch: &[CheckRecord],
-) -> Result<Vec<MonitorId>> {
-    let mut gone = Vec::new();
+/// Nothing is written for monitors that no longer exist; the result names them.
+pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Result<Recorded> {
+    let mut recorded = Recorded::default();
     let mut kept = Vec::with_capacity(batch.len());
     for record in batch {
         // Updating the state first tells whether the monitor still exists: one deleted while
         // its check was in flight leaves no orphan rows behind.
         if update_state(conn, record).await? {
             if let Some(t) = &record.transition {
-                record_transition(conn, record.monitor, t).await?;
+                recorded.alerts += record_transition(conn, record.monitor, t).await?;
             }
             kept.push(record);
-        } else if !gone.contains(&record.monitor) {
-            gone.push(record.monitor);
+        } else if !recorded.gone.contains(&record.monitor) {
+            recorded.gone.push(record.monitor);
         }
     }
     insert_checks(conn, &kept).await?;
     add_to_rollups(conn, &kept).await?;
-    Ok(gone)
+    Ok(recorded)
 }
 
 fn kind(e: Option<&CheckError>) -> Option<&'static str> {
@@ -74,11 +72,13 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
 }
 
 /// Stores the event, opening an incident on the way down and closing it on the way up.
+/// Stores the event, opening an incident on the way down and closing it on the way up, and
+/// queues the alerts it causes. Returns how many alerts were queued.
 async fn record_transition(
     conn: &mut SqliteConnection,
     monitor: MonitorId,
     t: &Transition,
-) -> Result<()> {
+) -> Result<u64> {
     let incident: Option<i64> = match (t.from, t.to) {
         (_, Status::Down) => Some(
             sqlx::query_scalar(
@@ -101,9 +101,9 @@ async fn record_transition(
         }
         _ => None,
     };
-    sqlx::query(
+    let event: i64 = sqlx::query_scalar(
         "INSERT INTO events (monitor_id, at, from_status, to_status, cause_kind, cause_message, incident_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(monitor.0)
     .bind(t.at.as_millis())
@@ -112,9 +112,18 @@ async fn record_transition(
     .bind(kind(t.cause.as_ref()))
     .bind(message(t.cause.as_ref()))
     .bind(incident)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    // A first success is no news; going down is, and so is coming back.
+    let alert = match (t.from, t.to) {
+        (_, Status::Down) => Some(AlertKind::Down),
+        (Status::Down, Status::Up) => Some(AlertKind::Up),
+        _ => None,
+    };
+    match alert {
+        Some(kind) => alerts::queue_alerts(conn, monitor, event, incident, kind, t.at).await,
+        None => Ok(0),
+    }
 }
 
 async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {

@@ -84,6 +84,7 @@ impl MonitorRow {
             status: status(&self.status)?,
             status_since: timestamp(self.status_since),
             last_check,
+            channels: Vec::new(),
         })
     }
 }

@@ -2,6 +2,8 @@
 //! for it, and waiting for conditions with a deadline.
 
 pub mod dns;
+pub mod service;
+pub mod smtp;
 pub mod target;
 pub mod tls;
 
@@ -56,6 +58,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts the service with exactly this configuration.
 pub async fn start(config: Config) -> TestApp {
+    // The tests' own HTTP client takes TLS from the process-wide provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let app = App::build(&config).await.expect("the app starts");
     let addr = app.local_addr().expect("bound address");
     let shutdown = CancellationToken::new();

@@ -1,0 +1,204 @@
+//! Sends what the outbox holds. Due deliveries are claimed with a lease, so a second sender
+//! (another node, or this one after a crash) never takes the same one while it is being sent,
+//! and takes it up again if the sender died. Each delivery is sent on its own, with a timeout,
+//! so a slow or failing channel delays nothing else. Failures are retried with exponential
+//! backoff for a day, then recorded as failed.
+
+use super::message::{Alert, AlertKind};
+use super::send::{SendError, Senders};
+use crate::store::{ClaimedDelivery, DeliveryOutcome, Store};
+use crate::timestamp::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How long a claimed delivery is ours: longer than any send may take.
+const LEASE: Duration = Duration::from_secs(120);
+/// How long one attempt may take.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// After this, a delivery that still fails is given up.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Deliveries being sent at once, at most.
+const MAX_IN_FLIGHT: usize = 64;
+/// How often to look for due work without being told (retries, reminders, other nodes' work).
+const POLL: Duration = Duration::from_secs(1);
+/// How often to queue reminders.
+const REMINDER_POLL: Duration = Duration::from_secs(5);
+
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    senders: Arc<Senders>,
+    /// Notified when alerts were queued.
+    queued: Arc<Notify>,
+    /// The wait before the first retry; it doubles with each further one.
+    first_retry: Duration,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        senders: Arc<Senders>,
+        queued: Arc<Notify>,
+        first_retry: Duration,
+    ) -> Self {
+        Dispatcher {
+            store,
+            senders,
+            queued,
+            first_retry,
+        }
+    }
+
+    /// Sends until `shutdown`, then gives sends under way `grace` to finish. What is not
+    /// finished stays claimed until its lease ends and is sent again after a restart.
+    pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
+        let mut sending: JoinSet<()> = JoinSet::new();
+        let mut next_reminders = tokio::time::Instant::now();
+        loop {
+            if tokio::time::Instant::now() >= next_reminders {
+                match self.store.enqueue_reminders(Timestamp::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reminders = n, "reminders queued"),
+                    Err(e) => tracing::error!(error = %e, "queueing reminders failed"),
+                }
+                next_reminders = tokio::time::Instant::now() + REMINDER_POLL;
+            }
+            let room = MAX_IN_FLIGHT.saturating_sub(sending.len());
+            if room > 0 {
+                match self
+                    .store
+                    .claim_deliveries(Timestamp::now(), LEASE, room as u32)
+                    .await
+                {
+                    Ok(claimed) => {
+                        for delivery in claimed {
+                            let store = Arc::clone(&self.store);
+                            let senders = Arc::clone(&self.senders);
+                            let first_retry = self.first_retry;
+                            sending.spawn(deliver(store, senders, delivery, first_retry));
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "claiming deliveries failed"),
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.queued.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                Some(_) = sending.join_next(), if !sending.is_empty() => {}
+            }
+        }
+        if !sending.is_empty()
+            && tokio::time::timeout(grace, async {
+                while sending.join_next().await.is_some() {}
+            })
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                unfinished = sending.len(),
+                "alerts still being sent at shutdown will be sent after a restart"
+            );
+            sending.shutdown().await;
+        }
+    }
+}
+
+async fn deliver(
+    store: Arc<dyn Store>,
+    senders: Arc<Senders>,
+    delivery: ClaimedDelivery,
+    first_retry: Duration,
+) {
+    let outcome = match &delivery.channel {
+        None => DeliveryOutcome::Skipped("the channel was deleted".into()),
+        Some(channel) => {
+            let alert = senders.complete(delivery.alert.clone());
+            match senders.send(channel, &alert).await {
+                Ok(()) => DeliveryOutcome::Sent,
+                Err(SendError::Off(why)) => DeliveryOutcome::Skipped(why),
+                Err(SendError::Refused(why)) => DeliveryOutcome::Failed(why),
+                Err(SendError::Failed(why)) => retry_or_give_up(&delivery, why, first_retry),
+            }
+        }
+    };
+    match &outcome {
+        DeliveryOutcome::Sent => tracing::info!(
+            delivery = delivery.id,
+            kind = delivery.alert.kind.as_str(),
+            "alert sent"
+        ),
+        DeliveryOutcome::Retry { error, .. } => {
+            tracing::warn!(delivery = delivery.id, attempts = delivery.attempts, %error, "alert not sent; will retry")
+        }
+        DeliveryOutcome::Failed(error) | DeliveryOutcome::Skipped(error) => {
+            tracing::warn!(delivery = delivery.id, %error, "alert not sent")
+        }
+    }
+    // If this write fails, the lease runs out and the delivery is tried again: better twice
+    // than never.
+    if let Err(e) = store
+        .finish_delivery(delivery.id, &outcome, Timestamp::now())
+        .await
+    {
+        tracing::error!(delivery = delivery.id, error = %e, "recording a delivery failed");
+    }
+}
+
+fn retry_or_give_up(
+    delivery: &ClaimedDelivery,
+    error: String,
+    first_retry: Duration,
+) -> DeliveryOutcome {
+    let now = Timestamp::now();
+    if now.since(delivery.created_at) >= GIVE_UP_AFTER {
+        return DeliveryOutcome::Failed(format!("gave up after a day of retries: {error}"));
+    }
+    DeliveryOutcome::Retry {
+        at: now.saturating_add(backoff(first_retry, delivery.attempts)),
+        error,
+    }
+}
+
+/// The wait after the `attempts`-th failed attempt: doubling from `first`, at most an hour.
+fn backoff(first: Duration, attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(20);
+    first.saturating_mul(1 << doublings).min(MAX_BACKOFF)
+}
+
+/// A message for a channel's test button.
+pub fn test_alert(channel_name: &str) -> Alert {
+    Alert {
+        delivery: 0,
+        kind: AlertKind::Test,
+        monitor_id: None,
+        monitor: channel_name.to_owned(),
+        url: String::new(),
+        at: Timestamp::now(),
+        cause: None,
+        incident: None,
+        down_since: None,
+        outage: None,
+        link: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let first = Duration::from_secs(10);
+        let waits: Vec<u64> = (1..=12).map(|n| backoff(first, n).as_secs()).collect();
+        assert_eq!(
+            waits,
+            [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600, 3600]
+        );
+        assert_eq!(backoff(first, u32::MAX), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,519 @@
+//! Channels, which monitors alert which channels, and the outbox of deliveries: queued in the
+//! transaction of the status change that causes them, claimed with a lease, finished once.
+
+use crate::alert::channel::{ChannelSettings, ChannelSpec};
+use crate::alert::message::{Alert, AlertKind};
+use crate::monitor::{ChannelId, MonitorId, Name, UserId};
+use crate::probe::{CheckError, ErrorKind};
+use crate::store::{
+    Channel, ChannelChoice, ClaimedDelivery, Delivery, DeliveryOutcome, DeliveryState, Result,
+    StoreError,
+};
+use crate::timestamp::Timestamp;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn settings_json(spec: &ChannelSpec) -> String {
+    spec.settings.to_json().to_string()
+}
+
+#[derive(sqlx::FromRow)]
+struct ChannelRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    kind: String,
+    settings: String,
+    is_default: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl ChannelRow {
+    fn into_channel(self) -> Result<Channel> {
+        Ok(Channel {
+            id: ChannelId(self.id),
+            owner: UserId(self.user_id),
+            spec: ChannelSpec {
+                name: Name::parse("name", &self.name)?,
+                settings: ChannelSettings::from_stored(&self.kind, &self.settings)?,
+                is_default: self.is_default,
+            },
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+        })
+    }
+}
+
+const CHANNEL_COLUMNS: &str =
+    "SELECT id, user_id, name, kind, settings, is_default, created_at, updated_at FROM channels";
+
+pub async fn insert_channel(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    spec: &ChannelSpec,
+    now: Timestamp,
+) -> Result<Channel> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO channels (user_id, name, kind, settings, is_default, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(owner.0)
+    .bind(spec.name.as_str())
+    .bind(spec.settings.kind().as_str())
+    .bind(settings_json(spec))
+    .bind(spec.is_default)
+    .bind(now.as_millis())
+    .bind(now.as_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Channel {
+        id: ChannelId(id),
+        owner,
+        spec: spec.clone(),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub async fn channels(pool: &SqlitePool, owner: UserId) -> Result<Vec<Channel>> {
+    let rows: Vec<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{CHANNEL_COLUMNS} WHERE user_id = ? ORDER BY id"
+    )))
+    .bind(owner.0)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(ChannelRow::into_channel).collect()
+}
+
+pub async fn channel(pool: &SqlitePool, owner: UserId, id: ChannelId) -> Result<Option<Channel>> {
+    let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{CHANNEL_COLUMNS} WHERE id = ? AND user_id = ?"
+    )))
+    .bind(id.0)
+    .bind(owner.0)
+    .fetch_optional(pool)
+    .await?;
+    row.map(ChannelRow::into_channel).transpose()
+}
+
+pub async fn update_channel(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    id: ChannelId,
+    spec: &ChannelSpec,
+    now: Timestamp,
+) -> Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE channels SET name = ?, kind = ?, settings = ?, is_default = ?, updated_at = ? \
+         WHERE id = ? AND user_id = ?",
+    )
+    .bind(spec.name.as_str())
+    .bind(spec.settings.kind().as_str())
+    .bind(settings_json(spec))
+    .bind(spec.is_default)
+    .bind(now.as_millis())
+    .bind(id.0)
+    .bind(owner.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+pub async fn delete_channel(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    id: ChannelId,
+) -> Result<bool> {
+    let deleted = sqlx::query("DELETE FROM channels WHERE id = ? AND user_id = ?")
+        .bind(id.0)
+        .bind(owner.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Sets the channels a monitor alerts. Every one must be the owner's.
+pub async fn attach(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    monitor: MonitorId,
+    choice: ChannelChoice<'_>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM monitor_channels WHERE monitor_id = ?")
+        .bind(monitor.0)
+        .execute(&mut *conn)
+        .await?;
+    match choice {
+        ChannelChoice::Defaults => {
+            sqlx::query(
+                "INSERT INTO monitor_channels (monitor_id, channel_id) \
+                 SELECT ?, id FROM channels WHERE user_id = ? AND is_default = 1",
+            )
+            .bind(monitor.0)
+            .bind(owner.0)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ChannelChoice::These(ids) => {
+            let mut ids = ids.to_vec();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                let inserted = sqlx::query(
+                    "INSERT INTO monitor_channels (monitor_id, channel_id) \
+                     SELECT ?, id FROM channels WHERE id = ? AND user_id = ? \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(monitor.0)
+                .bind(id.0)
+                .bind(owner.0)
+                .execute(&mut *conn)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    return Err(StoreError::UnknownChannel(id));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The channels of each of the owner's monitors (or of one monitor), in id order.
+pub async fn channels_of(
+    conn: impl sqlx::SqliteExecutor<'_>,
+    owner: UserId,
+    monitor: Option<MonitorId>,
+) -> Result<HashMap<MonitorId, Vec<ChannelId>>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT mc.monitor_id, mc.channel_id FROM monitor_channels mc \
+         JOIN monitors m ON m.id = mc.monitor_id \
+         WHERE m.user_id = ?1 AND (?2 IS NULL OR mc.monitor_id = ?2) \
+         ORDER BY mc.monitor_id, mc.channel_id",
+    )
+    .bind(owner.0)
+    .bind(monitor.map(|m| m.0))
+    .fetch_all(conn)
+    .await?;
+    let mut out: HashMap<MonitorId, Vec<ChannelId>> = HashMap::new();
+    for (m, c) in rows {
+        out.entry(MonitorId(m)).or_default().push(ChannelId(c));
+    }
+    Ok(out)
+}
+
+/// Queues an alert on every channel of the monitor, once per outage, channel and kind.
+pub async fn queue_alerts(
+    conn: &mut SqliteConnection,
+    monitor: MonitorId,
+    event: i64,
+    incident: Option<i64>,
+    kind: AlertKind,
+    at: Timestamp,
+) -> Result<u64> {
+    let queued = sqlx::query(
+        "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
+             event_id, incident_id, kind, state, created_at, next_attempt_at) \
+         SELECT c.user_id, mc.monitor_id, c.id, c.name, c.kind, ?1, ?2, ?3, 'pending', ?4, ?4 \
+         FROM monitor_channels mc JOIN channels c ON c.id = mc.channel_id \
+         WHERE mc.monitor_id = ?5 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(event)
+    .bind(incident)
+    .bind(kind.as_str())
+    .bind(at.as_millis())
+    .bind(monitor.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(queued.rows_affected())
+}
+
+pub async fn enqueue_reminders(conn: &mut SqliteConnection, now: Timestamp) -> Result<u64> {
+    let queued = sqlx::query(
+        "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
+             incident_id, kind, seq, state, created_at, next_attempt_at) \
+         SELECT c.user_id, m.id, c.id, c.name, c.kind, i.id, 'reminder', last.seq + 1, 'pending', ?1, ?1 \
+         FROM incidents i \
+         JOIN monitors m ON m.id = i.monitor_id AND m.paused = 0 AND m.remind_every_s IS NOT NULL \
+         JOIN monitor_channels mc ON mc.monitor_id = m.id \
+         JOIN channels c ON c.id = mc.channel_id \
+         JOIN (SELECT incident_id, channel_id, max(seq) AS seq, max(created_at) AS last_at \
+               FROM deliveries \
+               WHERE kind IN ('down', 'reminder') \
+                 AND incident_id IN (SELECT id FROM incidents WHERE ended_at IS NULL) \
+               GROUP BY incident_id, channel_id) last \
+           ON last.incident_id = i.id AND last.channel_id = c.id \
+         WHERE i.ended_at IS NULL AND last.last_at + m.remind_every_s * 1000 <= ?1 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(queued.rows_affected())
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    kind: String,
+    attempts: i64,
+    created_at: i64,
+    incident_id: Option<i64>,
+    channel_kind: Option<String>,
+    settings: Option<String>,
+    monitor_id: Option<i64>,
+    monitor_name: Option<String>,
+    monitor_url: Option<String>,
+    event_at: Option<i64>,
+    event_cause_kind: Option<String>,
+    event_cause_message: Option<String>,
+    started_at: Option<i64>,
+    ended_at: Option<i64>,
+    incident_cause_kind: Option<String>,
+    incident_cause_message: Option<String>,
+}
+
+fn check_error(kind: Option<String>, message: Option<String>) -> Option<CheckError> {
+    let kind = ErrorKind::parse(&kind?)?;
+    Some(CheckError {
+        kind,
+        message: message.unwrap_or_default(),
+    })
+}
+
+impl ClaimRow {
+    fn into_claimed(self) -> Result<ClaimedDelivery> {
+        let kind =
+            AlertKind::parse(&self.kind).ok_or_else(|| corrupt("delivery kind", &self.kind))?;
+        let channel = match (&self.channel_kind, &self.settings) {
+            (Some(k), Some(s)) => Some(ChannelSettings::from_stored(k, s)?),
+            _ => None,
+        };
+        let created_at = Timestamp::from_millis(self.created_at);
+        let started = self.started_at.map(Timestamp::from_millis);
+        let ended = self.ended_at.map(Timestamp::from_millis);
+        let cause = check_error(self.event_cause_kind, self.event_cause_message)
+            .or_else(|| check_error(self.incident_cause_kind, self.incident_cause_message));
+        Ok(ClaimedDelivery {
+            id: self.id,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            created_at,
+            channel,
+            alert: Alert {
+                delivery: self.id,
+                kind,
+                monitor_id: self.monitor_id,
+                monitor: self.monitor_name.unwrap_or_default(),
+                url: self.monitor_url.unwrap_or_default(),
+                at: match kind {
+                    AlertKind::Down | AlertKind::Up => {
+                        self.event_at.map_or(created_at, Timestamp::from_millis)
+                    }
+                    AlertKind::Reminder | AlertKind::Test => created_at,
+                },
+                cause: if kind == AlertKind::Up { None } else { cause },
+                incident: self.incident_id,
+                down_since: started,
+                outage: match (started, ended) {
+                    (Some(s), Some(e)) if kind == AlertKind::Up => Some(e.since(s)),
+                    _ => None,
+                },
+                link: None,
+            },
+        })
+    }
+}
+
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    now: Timestamp,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<ClaimedDelivery>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "UPDATE deliveries SET claimed_until = ?1, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM deliveries \
+                      WHERE state = 'pending' AND next_attempt_at <= ?2 \
+                        AND (claimed_until IS NULL OR claimed_until <= ?2) \
+                      ORDER BY next_attempt_at LIMIT ?3) \
+         RETURNING id",
+    )
+    .bind(now.saturating_add(lease).as_millis())
+    .bind(now.as_millis())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT d.id, d.kind, d.attempts, d.created_at, d.incident_id, \
+             c.kind AS channel_kind, c.settings, \
+             m.id AS monitor_id, m.name AS monitor_name, m.url AS monitor_url, \
+             e.at AS event_at, e.cause_kind AS event_cause_kind, e.cause_message AS event_cause_message, \
+             i.started_at, i.ended_at, i.cause_kind AS incident_cause_kind, \
+             i.cause_message AS incident_cause_message \
+         FROM deliveries d \
+         LEFT JOIN channels c ON c.id = d.channel_id \
+         LEFT JOIN monitors m ON m.id = d.monitor_id \
+         LEFT JOIN events e ON e.id = d.event_id \
+         LEFT JOIN incidents i ON i.id = d.incident_id \
+         WHERE d.id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(") ORDER BY d.id");
+    let rows: Vec<ClaimRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    rows.into_iter().map(ClaimRow::into_claimed).collect()
+}
+
+pub async fn finish(
+    conn: &mut SqliteConnection,
+    id: i64,
+    outcome: &DeliveryOutcome,
+    now: Timestamp,
+) -> Result<()> {
+    let (state, next, sent, error) = match outcome {
+        DeliveryOutcome::Sent => (DeliveryState::Sent, None, Some(now), None),
+        DeliveryOutcome::Retry { at, error } => (
+            DeliveryState::Pending,
+            Some(*at),
+            None,
+            Some(error.as_str()),
+        ),
+        DeliveryOutcome::Failed(error) => (DeliveryState::Failed, None, None, Some(error.as_str())),
+        DeliveryOutcome::Skipped(why) => (DeliveryState::Skipped, None, None, Some(why.as_str())),
+    };
+    sqlx::query(
+        "UPDATE deliveries SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), \
+             sent_at = ?, last_error = ?, claimed_until = NULL \
+         WHERE id = ?",
+    )
+    .bind(state.as_str())
+    .bind(next.map(Timestamp::as_millis))
+    .bind(sent.map(Timestamp::as_millis))
+    .bind(error)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    monitor_id: Option<i64>,
+    channel_id: Option<i64>,
+    channel_name: String,
+    channel_kind: String,
+    kind: String,
+    state: String,
+    attempts: i64,
+    created_at: i64,
+    next_attempt_at: i64,
+    sent_at: Option<i64>,
+    last_error: Option<String>,
+}
+
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<Delivery> {
+        let state = DeliveryState::parse(&self.state)
+            .ok_or_else(|| corrupt("delivery state", &self.state))?;
+        Ok(Delivery {
+            id: self.id,
+            monitor: self.monitor_id.map(MonitorId),
+            channel: self.channel_id.map(ChannelId),
+            channel_name: self.channel_name,
+            channel_kind: self.channel_kind,
+            kind: AlertKind::parse(&self.kind)
+                .ok_or_else(|| corrupt("delivery kind", &self.kind))?,
+            state,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            created_at: Timestamp::from_millis(self.created_at),
+            next_attempt_at: (state == DeliveryState::Pending)
+                .then(|| Timestamp::from_millis(self.next_attempt_at)),
+            sent_at: self.sent_at.map(Timestamp::from_millis),
+            last_error: self.last_error,
+        })
+    }
+}
+
+const DELIVERY_FIELDS: &str = "id, monitor_id, channel_id, channel_name, channel_kind, kind, state, \
+     attempts, created_at, next_attempt_at, sent_at, last_error";
+
+pub async fn log_test(
+    conn: &mut SqliteConnection,
+    channel: &Channel,
+    outcome: &DeliveryOutcome,
+    now: Timestamp,
+) -> Result<Delivery> {
+    let (state, sent, error) = match outcome {
+        DeliveryOutcome::Sent => (DeliveryState::Sent, Some(now), None),
+        DeliveryOutcome::Retry { error, .. } | DeliveryOutcome::Failed(error) => {
+            (DeliveryState::Failed, None, Some(error.as_str()))
+        }
+        DeliveryOutcome::Skipped(why) => (DeliveryState::Skipped, None, Some(why.as_str())),
+    };
+    let row: DeliveryRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO deliveries (user_id, channel_id, channel_name, channel_kind, kind, state, attempts, \
+             created_at, next_attempt_at, sent_at, last_error) \
+         VALUES (?, ?, ?, ?, 'test', ?, 1, ?, ?, ?, ?) \
+         RETURNING {DELIVERY_FIELDS}"
+    )))
+    .bind(channel.owner.0)
+    .bind(channel.id.0)
+    .bind(channel.spec.name.as_str())
+    .bind(channel.spec.settings.kind().as_str())
+    .bind(state.as_str())
+    .bind(now.as_millis())
+    .bind(now.as_millis())
+    .bind(sent.map(Timestamp::as_millis))
+    .bind(error)
+    .fetch_one(&mut *conn)
+    .await?;
+    row.into_delivery()
+}
+
+pub async fn deliveries(
+    pool: &SqlitePool,
+    owner: UserId,
+    monitor: Option<MonitorId>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Delivery>> {
+    // Two statements, so that each reads its own index: by user, or by monitor.
+    let rows: Vec<DeliveryRow> = match monitor {
+        Some(m) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {DELIVERY_FIELDS} FROM deliveries \
+                 WHERE monitor_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+            )))
+            .bind(m.0)
+            .bind(owner.0)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {DELIVERY_FIELDS} FROM deliveries \
+                 WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+            )))
+            .bind(owner.0)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    rows.into_iter().map(DeliveryRow::into_delivery).collect()
+}

@@ -1,0 +1,225 @@
+//! Alerts that arrive exactly once: email over a real SMTP conversation, with the facts a person
+//! needs; nothing for a target that flaps under its thresholds; delivered late rather than never.
+
+use crate::support::smtp::{MailServer, TestCert};
+use crate::support::target::Target;
+use crate::support::{TestApp, holds_for, poll, spawn_app, spawn_app_with};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::Duration;
+use upbeat::config::{Config, HumanDuration};
+use upbeat::secret::Secret;
+
+/// Settings for email through `mail` over STARTTLS with a password, trusting the test's CA.
+fn email_to(config: &mut Config, mail: SocketAddr, ca: &tempfile::NamedTempFile) {
+    config.smtp_url = Some(Secret::new(format!(
+        "smtp://alerts:s3cret@127.0.0.1:{}",
+        mail.port()
+    )));
+    config.smtp_from = Some("upbeat <alerts@example.com>".into());
+    config.smtp_ca_file = Some(ca.path().to_owned());
+    config.public_url = Some("https://upbeat.example".into());
+    config.alert_retry = HumanDuration(Duration::from_millis(200));
+}
+
+fn ca_file(cert: &TestCert) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &cert.pem).unwrap();
+    file
+}
+
+async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
+    app.get("/api/alerts", token)
+        .await
+        .1
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_then_up_arrive_once_each_by_email_with_what_happened() {
+    let cert = TestCert::new();
+    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
+    let ca = ca_file(&cert);
+    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(&token, json!({"name": "Shop", "url": target.url("/switch/shop"), "interval": 1, "failure_threshold": 1}))
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    app.wait_for_status(&token, id, "up").await;
+
+    target.set("shop", 503);
+    let mails = poll(
+        "the DOWN mail",
+        || async { mail.mails() },
+        |m| !m.is_empty(),
+    )
+    .await;
+    let down = &mails[0];
+    assert_eq!(down.header("Subject").as_deref(), Some("[DOWN] Shop"));
+    assert_eq!(
+        down.to,
+        ["ada@example.com"],
+        "to the account's address by default"
+    );
+    assert_eq!(down.from, "alerts@example.com");
+    assert_eq!(down.auth, Some(("alerts".into(), "s3cret".into())));
+    assert!(down.tls, "STARTTLS before the password");
+    for fact in [
+        "Shop is down",
+        "Cause: status: HTTP 503 Service Unavailable",
+        &target.url("/switch/shop"),
+        &format!("https://upbeat.example/monitors/{id}"),
+        " UTC",
+        "multipart/alternative",
+        "text/html",
+    ] {
+        assert!(
+            down.data.contains(fact),
+            "missing {fact:?} in\n{}",
+            down.data
+        );
+    }
+
+    target.set("shop", 200);
+    let mails = poll("the UP mail", || async { mail.mails() }, |m| m.len() >= 2).await;
+    let up = &mails[1];
+    assert_eq!(up.header("Subject").as_deref(), Some("[UP] Shop"));
+    assert!(up.data.contains("Shop is up again after"), "{}", up.data);
+    assert!(up.data.contains("Outage: "), "{}", up.data);
+
+    holds_for(
+        "exactly one of each",
+        Duration::from_millis(2000),
+        || async { mail.mails().len() == 2 },
+    )
+    .await;
+    let history = alerts(&app, &token).await;
+    let kinds: Vec<_> = history
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("up", "sent"), ("down", "sent")]);
+    assert_eq!(
+        app.get(&format!("/api/monitors/{id}/alerts"), &token)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_flapping_under_its_threshold_sends_nothing() {
+    let cert = TestCert::new();
+    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
+    let ca = ca_file(&cert);
+    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/flap/f"), "interval": 1, "failure_threshold": 2}),
+        )
+        .await;
+    app.wait_for_checks(&token, m["id"].as_i64().unwrap(), 5)
+        .await;
+    assert!(mail.mails().is_empty());
+    assert_eq!(alerts(&app, &token).await, Vec::<Value>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_the_mail_server_missed_is_delivered_when_it_is_back() {
+    let cert = TestCert::new();
+    // A port with nothing on it, for now.
+    let port: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ca = ca_file(&cert);
+    let app = spawn_app_with(|c| email_to(c, port, &ca)).await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    app.create_monitor(&token, json!({"name": "API", "url": target.url("/status/500"), "interval": 1, "failure_threshold": 1}))
+        .await;
+    let pending = poll(
+        "a failed attempt",
+        || alerts(&app, &token),
+        |a| {
+            a.first()
+                .is_some_and(|d| d["attempts"].as_u64() >= Some(1) && d["state"] == "pending")
+        },
+    )
+    .await;
+    assert!(
+        pending[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("mail server"),
+        "{pending:?}"
+    );
+    assert!(pending[0]["next_attempt_at"].is_string());
+
+    let mail = MailServer::start(port, &cert).await;
+    let mails = poll(
+        "the late mail",
+        || async { mail.mails() },
+        |m| !m.is_empty(),
+    )
+    .await;
+    assert_eq!(mails[0].header("Subject").as_deref(), Some("[DOWN] API"));
+    poll(
+        "the delivery marked sent",
+        || alerts(&app, &token),
+        |a| a[0]["state"] == "sent",
+    )
+    .await;
+    holds_for("no second copy", Duration::from_millis(1500), || async {
+        mail.mails().len() == 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_mail_transport_email_alerts_are_off_and_say_so() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let (_, channels) = app.get("/api/channels", &token).await;
+    let email = &channels[0];
+    assert_eq!(email["kind"], "email");
+    assert_eq!(email["settings"]["addresses"], json!(["ada@example.com"]));
+    assert_eq!(email["default"], true);
+    assert!(
+        email["warning"]
+            .as_str()
+            .unwrap()
+            .contains("email alerts are off"),
+        "{email}"
+    );
+
+    app.create_monitor(
+        &token,
+        json!({"url": target.url("/status/500"), "interval": 1, "failure_threshold": 1}),
+    )
+    .await;
+    let skipped = poll(
+        "the skipped alert",
+        || alerts(&app, &token),
+        |a| !a.is_empty(),
+    )
+    .await;
+    assert_eq!(skipped[0]["state"], "skipped");
+    assert!(
+        skipped[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("email alerts are off")
+    );
+}
