@@ -40,7 +40,14 @@ enum Command {
     cors_origins     origins allowed to call the API from a browser, comma-separated [default: none]\n  \
     shutdown_grace   how long checks in flight may finish at shutdown [default: 5s]\n  \
     dns_servers      DNS servers for checks, e.g. 10.0.0.2:53 [default: the system's]\n  \
-    login.per_address_per_minute, login.per_account_per_minute   sign-in limits [default: 20, 10]")]
+    login.per_address_per_minute, login.per_account_per_minute   sign-in limits [default: 20, 10]\n  \
+    public_url       where people reach upbeat, for links in alerts [default: http://<listen>]\n  \
+    smtp_url         mail server for email alerts: smtp://user:pass@host:587, smtps://…:465, smtp://host:25\n  \
+    smtp_from        sender of email alerts, e.g. \"upbeat <alerts@example.com>\"\n  \
+    smtp_ca_file     PEM file of extra certificates to trust for the mail server\n  \
+    SENDGRID_API_KEY SendGrid API key, for email without a mail server (sendgrid_url to override)\n  \
+    telegram_api_url, pagerduty_url   API addresses of those services [default: their own]\n  \
+    alert_retry      wait before retrying a failed alert; doubles up to 1h, given up after a day [default: 10s]")]
 struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "UPBEAT_LISTEN", value_name = "ADDR")]
@@ -55,8 +62,13 @@ struct ServeArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Log lines are written by a thread of their own: a reader that stops reading (a full pipe,
+    // a stalled journal) loses lines instead of stalling the checks. The guard flushes at exit.
+    let (writer, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

@@ -75,12 +75,9 @@ fn terminate(mut child: Child) -> (ExitStatus, String) {
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut log).unwrap();
+    }
     (status, log)
 }
 
@@ -115,6 +112,12 @@ fn help_explains_every_option_and_setting() {
         "dns_servers",
         "login.per_address_per_minute",
         "login.per_account_per_minute",
+        "public_url",
+        "smtp_url",
+        "smtp_from",
+        "smtp_ca_file",
+        "SENDGRID_API_KEY",
+        "alert_retry",
     ] {
         assert!(
             serve.contains(needle),
@@ -185,4 +188,157 @@ fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
         err.contains("token_ttl") && err.contains("forever"),
         "{err}"
     );
+}
+
+// Shared with the API tests, which use more of them than this file does.
+#[allow(dead_code)]
+#[path = "api/support/service.rs"]
+mod service;
+#[allow(dead_code)]
+#[path = "api/support/smtp.rs"]
+mod smtp;
+
+/// Sends SIGKILL: no shutdown, no flush, as in a crash or an OOM kill.
+fn kill_hard(mut child: Child) {
+    let killed = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .expect("the kill command runs");
+    assert!(killed.success());
+    child.wait().unwrap();
+}
+
+#[test]
+fn an_alert_pending_when_upbeat_is_killed_is_sent_exactly_once_after_a_restart() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (api, mail_addr) = (free_addr(), free_addr());
+    let cert = smtp::TestCert::new();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &cert.pem).unwrap();
+    let slack = rt.block_on(service::FakeService::start(200, "ok"));
+    let slack_url = slack.url("/services/T0/B0/very-secret-token");
+    // Logs go to files: a debug log outgrows a pipe that is read only at the end.
+    let start = |log: &str| {
+        let mut child = upbeat(dir.path())
+            .stderr(std::fs::File::create(dir.path().join(log)).unwrap())
+            .args(["serve", "--listen", &api.to_string()])
+            .env(
+                "UPBEAT_SMTP_URL",
+                format!(
+                    "smtp://alerts:hunter2-secret@127.0.0.1:{}",
+                    mail_addr.port()
+                ),
+            )
+            .env("UPBEAT_SMTP_FROM", "upbeat <alerts@example.com>")
+            .env("UPBEAT_SMTP_CA_FILE", &ca)
+            .env("UPBEAT_ALERT_RETRY", "200ms")
+            .env("RUST_LOG", "debug")
+            .spawn()
+            .unwrap();
+        wait_healthy(&mut child, api);
+        child
+    };
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method,
+                path: &str,
+                token: Option<&str>,
+                body: Option<serde_json::Value>| {
+        let mut request = client.request(method, format!("http://{api}{path}"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        rt.block_on(async {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let email_alert = |token: &str| {
+        call(reqwest::Method::GET, "/api/alerts", Some(token), None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["channel_kind"] == "email")
+            .cloned()
+    };
+
+    // The mail server is down: the DOWN alert waits in the outbox, retried.
+    let first = start("first.log");
+    let session = call(
+        reqwest::Method::POST,
+        "/api/auth/register",
+        None,
+        Some(serde_json::json!({"email": "ada@example.com", "password": "correct horse"})),
+    );
+    let token = session["token"].as_str().unwrap().to_owned();
+    let email = call(reqwest::Method::GET, "/api/channels", Some(&token), None)[0]["id"].clone();
+    let chat = call(
+        reqwest::Method::POST,
+        "/api/channels",
+        Some(&token),
+        Some(serde_json::json!({"kind": "slack", "settings": {"webhook_url": slack_url}})),
+    );
+    call(
+        reqwest::Method::POST,
+        "/api/monitors",
+        Some(&token),
+        Some(
+            serde_json::json!({"name": "API", "url": "http://127.0.0.1:1/", "interval": 1,
+                                "failure_threshold": 1, "channels": [email, chat["id"]]}),
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !email_alert(&token)
+        .is_some_and(|a| a["attempts"].as_u64() >= Some(2) && a["state"] == "pending")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the email alert was never retried"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill_hard(first);
+
+    // The mail server is back, and so is upbeat.
+    let mail = rt.block_on(smtp::MailServer::start(mail_addr, &cert));
+    let second = start("second.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mail.mails().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the email alert was not sent after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Retries run every 200 ms: a second copy would show within this.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(mail.mails().len(), 1, "exactly one email");
+    assert_eq!(
+        mail.mails()[0].header("Subject").as_deref(),
+        Some("[DOWN] API")
+    );
+    assert_eq!(email_alert(&token).unwrap()["state"], "sent");
+    assert_eq!(
+        slack.received().len(),
+        1,
+        "the chat alert, sent before the crash, was not repeated"
+    );
+    let (status, _) = terminate(second);
+    assert!(status.success());
+    let log = ["first.log", "second.log"]
+        .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
+        .join("\n");
+    for secret in ["hunter2-secret", "very-secret-token"] {
+        assert!(!log.contains(secret), "the log shows {secret}");
+    }
+    assert!(log.contains("alert sent"), "{log}");
 }

@@ -34,8 +34,9 @@ INSERT INTO monitor_channels (monitor_id, channel_id)
 SELECT m.id, c.id FROM monitors m JOIN channels c ON c.user_id = m.user_id AND c.is_default = 1;
 
 -- The outbox: one row per alert per channel, written in the same transaction as the status
--- change that causes it. A dispatcher claims due rows with a lease (`claimed_until`), so a
--- crashed sender's work is picked up again and two senders never hold the same row.
+-- change that causes it. A dispatcher claims due rows with a lease (`claimed_until`, by
+-- `claimed_by`), so two senders never hold the same row, and a crashed sender's rows are
+-- taken up again: by anyone once the lease ends, at once by the same node when it restarts.
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -52,6 +53,7 @@ CREATE TABLE deliveries (
     created_at      INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     claimed_until   INTEGER,
+    claimed_by      TEXT,
     sent_at         INTEGER,
     last_error      TEXT,
     UNIQUE (incident_id, channel_id, kind, seq)

@@ -451,7 +451,11 @@ impl ChannelSpec {
 /// Puts the stored secret back wherever the client sent the mask.
 fn unmask(settings: &mut Map<String, Value>, stored: &Map<String, Value>) {
     for (key, value) in settings.iter_mut() {
-        match (stored.get(key), &mut *value) {
+        // Header names are stored lower-case, and may come back as the client first wrote them.
+        let original = stored
+            .get(key)
+            .or_else(|| stored.get(&key.to_ascii_lowercase()));
+        match (original, &mut *value) {
             (Some(original), Value::String(s)) if s == MASK => *value = original.clone(),
             (Some(Value::Object(original)), Value::Object(inner)) => unmask(inner, original),
             _ => {}
@@ -526,6 +530,13 @@ mod tests {
         )
         .unwrap();
         assert!(replaced.settings.to_json().to_string().contains("NEW"));
+        let hook = parse(json!({"kind": "webhook", "settings": {"url": "https://a.example", "headers": {"X-Key": "K3Y"}}})).unwrap();
+        let back = ChannelSpec::parse(
+            json!({"kind": "webhook", "settings": {"url": "https://a.example", "headers": {"X-Key": MASK}}}).as_object().unwrap(),
+            Some(&hook),
+        )
+        .unwrap();
+        assert_eq!(back, hook);
         // Without a stored secret to stand for, the mask is refused.
         let err = ChannelSpec::parse(&shown, None).unwrap_err();
         assert_eq!(err.field, "settings.webhook_url");

@@ -14,10 +14,13 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// How long a claimed delivery is ours: longer than any send may take.
-const LEASE: Duration = Duration::from_secs(120);
 /// How long one attempt may take.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claimed delivery is ours: longer than any attempt may take.
+const LEASE: Duration = Duration::from_secs(45);
+/// The name claims are made under. One node per database for now; several nodes will each
+/// need their own.
+const NODE: &str = "local";
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// After this, a delivery that still fails is given up.
@@ -56,6 +59,14 @@ impl Dispatcher {
     /// Sends until `shutdown`, then gives sends under way `grace` to finish. What is not
     /// finished stays claimed until its lease ends and is sent again after a restart.
     pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
+        match self.store.release_claims(NODE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "resuming alerts that were being sent when upbeat stopped"
+            ),
+            Err(e) => tracing::error!(error = %e, "releasing earlier claims failed"),
+        }
         let mut sending: JoinSet<()> = JoinSet::new();
         let mut next_reminders = tokio::time::Instant::now();
         loop {
@@ -71,7 +82,7 @@ impl Dispatcher {
             if room > 0 {
                 match self
                     .store
-                    .claim_deliveries(Timestamp::now(), LEASE, room as u32)
+                    .claim_deliveries(NODE, Timestamp::now(), LEASE, room as u32)
                     .await
                 {
                     Ok(claimed) => {

@@ -332,10 +332,14 @@ pub trait Store: Send + Sync + 'static {
     /// takes them, and after it they are due again unless finished.
     async fn claim_deliveries(
         &self,
+        node: &str,
         now: Timestamp,
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>>;
+    /// Ends the leases `node` still holds: at start-up they are left over from a crash, and no
+    /// other node can be sending them.
+    async fn release_claims(&self, node: &str) -> Result<u64>;
     async fn finish_delivery(
         &self,
         id: i64,

@@ -1,6 +1,7 @@
 //! Alerts that arrive exactly once: email over a real SMTP conversation, with the facts a person
 //! needs; nothing for a target that flaps under its thresholds; delivered late rather than never.
 
+use crate::support::service::FakeService;
 use crate::support::smtp::{MailServer, TestCert};
 use crate::support::target::Target;
 use crate::support::{TestApp, holds_for, poll, spawn_app, spawn_app_with};
@@ -221,5 +222,121 @@ async fn without_a_mail_transport_email_alerts_are_off_and_say_so() {
             .as_str()
             .unwrap()
             .contains("email alerts are off")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_mail_server_email_goes_through_sendgrid() {
+    let sendgrid = FakeService::start(202, "").await;
+    let app = spawn_app_with(|c| {
+        c.sendgrid_api_key = Some(Secret::new("SG.test-key"));
+        c.sendgrid_url = sendgrid.url("");
+        c.smtp_from = Some("upbeat <alerts@example.com>".into());
+    })
+    .await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    app.create_monitor(&token, json!({"name": "Docs", "url": target.url("/status/500"), "interval": 1, "failure_threshold": 1}))
+        .await;
+    let received = poll(
+        "the SendGrid call",
+        || async { sendgrid.received() },
+        |r| !r.is_empty(),
+    )
+    .await;
+    let call = &received[0];
+    assert_eq!(call.target, "/v3/mail/send");
+    assert_eq!(call.header("authorization"), "Bearer SG.test-key");
+    assert_eq!(call.header("content-type"), "application/json");
+    let body = call.json();
+    assert_eq!(
+        body["personalizations"][0]["to"],
+        json!([{"email": "ada@example.com"}])
+    );
+    assert_eq!(
+        body["from"],
+        json!({"email": "alerts@example.com", "name": "upbeat"})
+    );
+    assert_eq!(body["subject"], "[DOWN] Docs");
+    assert_eq!(body["content"][0]["type"], "text/plain");
+    assert_eq!(body["content"][1]["type"], "text/html");
+    assert!(
+        body["content"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Docs is down")
+    );
+    poll(
+        "the delivery marked sent",
+        || alerts(&app, &token),
+        |a| a[0]["state"] == "sent",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_hangs_delays_no_other_alert_and_no_check() {
+    let target = Target::start().await;
+    let hook = FakeService::start(200, "").await;
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let create = |url: String| {
+        app.post(
+            "/api/channels",
+            &token,
+            json!({"kind": "webhook", "settings": {"url": url}}),
+        )
+    };
+    let hanging = create(target.url("/hang")).await.1["id"].clone();
+    let prompt = create(hook.url("/prompt")).await.1["id"].clone();
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/status/500"), "interval": 1, "failure_threshold": 1, "channels": [hanging, prompt]}),
+        )
+        .await;
+    // The hanging channel holds its delivery for 30 seconds; the other one goes at once.
+    poll(
+        "the prompt channel's alert",
+        || async { hook.received() },
+        |r| !r.is_empty(),
+    )
+    .await;
+    let checks = app.checks(&token, m["id"].as_i64().unwrap()).await.len();
+    app.wait_for_checks(&token, m["id"].as_i64().unwrap(), checks + 2)
+        .await;
+    assert_eq!(
+        target.hits("/hang"),
+        1,
+        "the hanging channel was tried once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtps_speaks_tls_from_the_first_byte() {
+    let cert = TestCert::new();
+    let mail = MailServer::start_implicit_tls("127.0.0.1:0".parse().unwrap(), &cert).await;
+    let ca = ca_file(&cert);
+    let app = spawn_app_with(|c| {
+        email_to(c, mail.addr, &ca);
+        c.smtp_url = Some(Secret::new(format!(
+            "smtps://alerts:s3cret@127.0.0.1:{}",
+            mail.addr.port()
+        )));
+    })
+    .await;
+    let token = app.register("ada@example.com").await;
+    let channel = app.get("/api/channels", &token).await.1[0]["id"].clone();
+    let (_, tested) = app
+        .post(&format!("/api/channels/{channel}/test"), &token, json!({}))
+        .await;
+    assert_eq!(tested["ok"], true, "{tested}");
+    let mails = mail.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].tls);
+    assert_eq!(mails[0].auth, Some(("alerts".into(), "s3cret".into())));
+    assert_eq!(
+        mails[0].header("Subject").as_deref(),
+        Some("[TEST] Email me")
     );
 }

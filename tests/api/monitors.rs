@@ -130,6 +130,22 @@ async fn invalid_input_is_a_422_naming_the_field_and_writes_nothing() {
             "colour",
         ),
         (json!({"url": 42}), "url"),
+        (
+            json!({"url": "http://a.example", "interval": 60, "remind_every": "30s"}),
+            "remind_every",
+        ),
+        (
+            json!({"url": "http://a.example", "remind_every": "8d"}),
+            "remind_every",
+        ),
+        (
+            json!({"url": "http://a.example", "channels": ["one"]}),
+            "channels[0]",
+        ),
+        (
+            json!({"url": "http://a.example", "channels": [999]}),
+            "channels[0]",
+        ),
     ];
     for (body, field) in cases {
         let (status, err) = app.post("/api/monitors", &token, body.clone()).await;

@@ -2,11 +2,12 @@
 
 use crate::support::{spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Every route that needs a signed-in caller, with a body where it takes one.
-fn protected_routes(id: i64) -> Vec<(Method, String)> {
+fn protected_routes(id: i64, channel: i64) -> Vec<(Method, String)> {
     let m = format!("/api/monitors/{id}");
+    let c = format!("/api/channels/{channel}");
     vec![
         (Method::GET, "/api/me".into()),
         (Method::GET, "/api/monitors".into()),
@@ -22,7 +23,25 @@ fn protected_routes(id: i64) -> Vec<(Method, String)> {
         (Method::GET, format!("{m}/uptime")),
         (Method::GET, format!("{m}/incidents")),
         (Method::GET, format!("{m}/events")),
+        (Method::GET, format!("{m}/alerts")),
+        (Method::GET, "/api/channels".into()),
+        (Method::POST, "/api/channels".into()),
+        (Method::GET, c.clone()),
+        (Method::PUT, c.clone()),
+        (Method::PATCH, c.clone()),
+        (Method::DELETE, c.clone()),
+        (Method::POST, format!("{c}/test")),
+        (Method::GET, "/api/alerts".into()),
     ]
+}
+
+/// A body fit for a write to `path`.
+fn body_for(path: &str) -> Value {
+    if path.starts_with("/api/channels") {
+        json!({"kind": "ntfy", "settings": {"topic": "ops"}})
+    } else {
+        json!({"url": "http://127.0.0.1:9/", "interval": "1h", "paused": true})
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,10 +55,13 @@ async fn every_api_route_requires_a_token() {
         )
         .await;
     let id = monitor["id"].as_i64().unwrap();
-    for (method, path) in protected_routes(id) {
+    let channel = app.get("/api/channels", &token).await.1[0]["id"]
+        .as_i64()
+        .unwrap();
+    for (method, path) in protected_routes(id, channel) {
         for auth in [None, Some("not-a-token")] {
             let body = matches!(method, Method::POST | Method::PUT | Method::PATCH)
-                .then(|| json!({"url": "http://example.com"}));
+                .then(|| body_for(&path));
             let (status, err) = app.request(method.clone(), &path, auth, body).await;
             assert_eq!(
                 status,
@@ -171,6 +193,18 @@ async fn the_openapi_description_matches_the_routes() {
         )
         .await;
     let id = monitor["id"].as_i64().unwrap();
+    let channel = app.get("/api/channels", &token).await.1[0]["id"]
+        .as_i64()
+        .unwrap();
+    let concrete = |path: &str, user: i64| {
+        let item = if path.starts_with("/api/channels") {
+            channel
+        } else {
+            id
+        };
+        path.replace("{id}", &item.to_string())
+            .replace("{user_id}", &user.to_string())
+    };
 
     let mut protected = Vec::new();
     let mut operations: Vec<(Method, String, bool)> = Vec::new();
@@ -183,20 +217,13 @@ async fn the_openapi_description_matches_the_routes() {
                 continue; // path-level keys such as "parameters"
             };
             let public = op.get("security") == Some(&json!([]));
-            let concrete = path
-                .replace("{id}", &id.to_string())
-                .replace("{user_id}", &user_id.to_string());
             if !public {
-                protected.push((
-                    method.clone(),
-                    path.replace("{user_id}", "1")
-                        .replace("{id}", &id.to_string()),
-                ));
+                protected.push((method.clone(), concrete(path, 1)));
             }
-            operations.push((method, concrete, public));
+            operations.push((method, concrete(path, user_id), public));
         }
     }
-    // Deleting last keeps the monitor for the other operations.
+    // Deleting last keeps the monitor and the channel for the other operations.
     operations.sort_by_key(|(m, _, _)| *m == Method::DELETE);
     for (method, path, public) in operations {
         let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| match path
@@ -206,7 +233,7 @@ async fn the_openapi_description_matches_the_routes() {
             "/api/auth/login" => {
                 json!({"email": "ada@example.com", "password": "correct horse battery"})
             }
-            _ => json!({"url": "http://127.0.0.1:9/", "interval": "1h", "paused": true}),
+            other => body_for(other),
         });
         let token = (!public).then_some(token.as_str());
         let (status, body) = app.request(method.clone(), &path, token, body).await;
@@ -216,7 +243,7 @@ async fn the_openapi_description_matches_the_routes() {
         );
     }
 
-    let mut tested: Vec<(Method, String)> = super::server::protected_routes(id);
+    let mut tested: Vec<(Method, String)> = protected_routes(id, channel);
     let key = |r: &(Method, String)| format!("{} {}", r.0, r.1);
     tested.sort_by_key(key);
     protected.sort_by_key(key);

@@ -332,12 +332,13 @@ impl ClaimRow {
 
 pub async fn claim(
     conn: &mut SqliteConnection,
+    node: &str,
     now: Timestamp,
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>> {
     let ids: Vec<i64> = sqlx::query_scalar(
-        "UPDATE deliveries SET claimed_until = ?1, attempts = attempts + 1 \
+        "UPDATE deliveries SET claimed_until = ?1, claimed_by = ?4, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM deliveries \
                       WHERE state = 'pending' AND next_attempt_at <= ?2 \
                         AND (claimed_until IS NULL OR claimed_until <= ?2) \
@@ -347,6 +348,7 @@ pub async fn claim(
     .bind(now.saturating_add(lease).as_millis())
     .bind(now.as_millis())
     .bind(i64::from(limit))
+    .bind(node)
     .fetch_all(&mut *conn)
     .await?;
     if ids.is_empty() {
@@ -394,7 +396,7 @@ pub async fn finish(
     };
     sqlx::query(
         "UPDATE deliveries SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), \
-             sent_at = ?, last_error = ?, claimed_until = NULL \
+             sent_at = ?, last_error = ?, claimed_until = NULL, claimed_by = NULL \
          WHERE id = ?",
     )
     .bind(state.as_str())

@@ -420,14 +420,26 @@ impl Store for SqliteStore {
 
     async fn claim_deliveries(
         &self,
+        node: &str,
         now: Timestamp,
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
         let mut tx = self.write().await?;
-        let claimed = alerts::claim(&mut tx, now, lease, limit).await?;
+        let claimed = alerts::claim(&mut tx, node, now, lease, limit).await?;
         tx.commit().await?;
         Ok(claimed)
+    }
+
+    async fn release_claims(&self, node: &str) -> Result<u64> {
+        let released = sqlx::query(
+            "UPDATE deliveries SET claimed_until = NULL, claimed_by = NULL \
+             WHERE claimed_by = ? AND state = 'pending'",
+        )
+        .bind(node)
+        .execute(&self.writes)
+        .await?;
+        Ok(released.rows_affected())
     }
 
     async fn finish_delivery(

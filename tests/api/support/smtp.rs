@@ -80,6 +80,15 @@ pub struct MailServer {
 impl MailServer {
     /// Listens on `addr` (port 0 for any) and offers STARTTLS with `cert`.
     pub async fn start(addr: SocketAddr, cert: &TestCert) -> MailServer {
+        Self::listen(addr, cert, false).await
+    }
+
+    /// Listens on `addr` speaking TLS from the first byte, as on port 465.
+    pub async fn start_implicit_tls(addr: SocketAddr, cert: &TestCert) -> MailServer {
+        Self::listen(addr, cert, true).await
+    }
+
+    async fn listen(addr: SocketAddr, cert: &TestCert, implicit_tls: bool) -> MailServer {
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -93,7 +102,7 @@ impl MailServer {
                 let acceptor = acceptor.clone();
                 let received = Arc::clone(&received);
                 tokio::spawn(async move {
-                    let _ = session(tcp, &acceptor, &received).await;
+                    let _ = session(tcp, &acceptor, implicit_tls, &received).await;
                 });
             }
         });
@@ -127,10 +136,16 @@ fn decode(b64: &str) -> String {
 async fn session(
     tcp: TcpStream,
     acceptor: &TlsAcceptor,
+    implicit_tls: bool,
     received: &Mutex<Vec<Mail>>,
 ) -> std::io::Result<()> {
-    let mut r: BufReader<Box<dyn Io>> = BufReader::new(Box::new(tcp));
-    let mut tls = false;
+    let stream: Box<dyn Io> = if implicit_tls {
+        Box::new(acceptor.accept(tcp).await?)
+    } else {
+        Box::new(tcp)
+    };
+    let mut r: BufReader<Box<dyn Io>> = BufReader::new(stream);
+    let mut tls = implicit_tls;
     let mut auth = None;
     let (mut from, mut to) = (String::new(), Vec::new());
     reply(&mut r, "220 mail.test ESMTP").await?;
