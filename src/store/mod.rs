@@ -266,6 +266,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Monitor>;
     /// `None` when there is no such monitor or it belongs to someone else.
     async fn monitor(&self, owner: UserId, id: MonitorId) -> Result<Option<Monitor>>;
+    /// Whether `owner` has a monitor `id`: all that reading its history needs to know.
+    async fn owns_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool>;
     async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>>;
     /// Replaces the settings, the pause flag and, when given, the channels; a change of the
     /// flag is recorded as an event.

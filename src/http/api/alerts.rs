@@ -1,6 +1,6 @@
 //! `/api/alerts` and `/api/monitors/{id}/alerts`: what was sent where, when, and how it went.
 
-use super::monitors::owned;
+use super::monitors::owned_id;
 use super::views::delivery_json;
 use crate::fields::FieldError;
 use crate::http::AppState;
@@ -40,8 +40,8 @@ async fn of_monitor(
     MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, id).await?;
-    history(&state, owner, Some(monitor.id), &p).await
+    let monitor = owned_id(&state, owner, id).await?;
+    history(&state, owner, Some(monitor), &p).await
 }
 
 /// Newest first; `before` takes the id of the last delivery of the previous page.

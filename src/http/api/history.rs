@@ -1,7 +1,7 @@
 //! A monitor's history: its latest checks, uptime over a window in equal buckets, incidents,
 //! and changes of status.
 
-use super::monitors::owned;
+use super::monitors::owned_id;
 use super::views::{CheckView, EventView, IncidentView};
 use crate::fields::FieldError;
 use crate::http::AppState;
@@ -58,7 +58,7 @@ async fn checks(
     MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, id).await?;
+    let monitor = owned_id(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 60, 1000)?;
     let before = p
         .before
@@ -68,7 +68,7 @@ async fn checks(
                 .ok_or_else(|| FieldError::new("before", "must be an RFC 3339 time"))
         })
         .transpose()?;
-    let checks = state.store.checks(monitor.id, before, limit).await?;
+    let checks = state.store.checks(monitor, before, limit).await?;
     Ok(Json(
         checks.into_iter().map(CheckView::from).collect::<Vec<_>>(),
     ))
@@ -120,7 +120,7 @@ async fn uptime(
     MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, id).await?;
+    let monitor = owned_id(&state, owner, id).await?;
     let window_name = p.window.as_deref().unwrap_or("24h");
     let (window, window_secs) = WINDOWS
         .into_iter()
@@ -149,7 +149,7 @@ async fn uptime(
     let stats = state
         .store
         .buckets(
-            monitor.id,
+            monitor,
             Timestamp::from_millis(from),
             Duration::from_millis(width_ms),
             count,
@@ -193,9 +193,9 @@ async fn incidents(
     MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, id).await?;
+    let monitor = owned_id(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
-    let incidents = state.store.incidents(monitor.id, limit).await?;
+    let incidents = state.store.incidents(monitor, limit).await?;
     let now = Timestamp::now();
     Ok(Json(
         incidents
@@ -211,9 +211,9 @@ async fn events(
     MonitorPath(id): MonitorPath,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned(&state, owner, id).await?;
+    let monitor = owned_id(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
-    let events = state.store.events(monitor.id, limit).await?;
+    let events = state.store.events(monitor, limit).await?;
     Ok(Json(
         events.into_iter().map(EventView::from).collect::<Vec<_>>(),
     ))

@@ -60,6 +60,19 @@ impl Default for MonitorLocks {
 }
 
 /// The caller's monitor, or 404.
+/// The caller's monitor id, or 404: for routes that need no more of the monitor than that.
+pub(super) async fn owned_id(
+    state: &AppState,
+    owner: UserId,
+    id: MonitorId,
+) -> ApiResult<MonitorId> {
+    if state.store.owns_monitor(owner, id).await? {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 pub(super) async fn owned(state: &AppState, owner: UserId, id: MonitorId) -> ApiResult<Monitor> {
     state
         .store

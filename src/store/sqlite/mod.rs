@@ -225,6 +225,16 @@ impl Store for SqliteStore {
         Ok(Some(monitor))
     }
 
+    async fn owns_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM monitors WHERE id = ? AND user_id = ?")
+                .bind(id.0)
+                .bind(owner.0)
+                .fetch_optional(&self.reads)
+                .await?;
+        Ok(found.is_some())
+    }
+
     async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>> {
         let rows: Vec<MonitorRow> = sqlx::query_as(MONITORS_OF_USER)
             .bind(owner.0)
