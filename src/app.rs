@@ -9,8 +9,8 @@ use crate::alert::dispatcher::Dispatcher;
 use crate::alert::email::EmailSettings;
 use crate::alert::send::{SendSettings, Senders};
 use crate::config::Config;
-use crate::http::auth::{AttemptLimiter, Tokens};
-use crate::http::{self, AppState, MonitorLocks};
+use crate::http::auth::{AttemptLimiter, KeyedLimit, Tokens};
+use crate::http::{self, AppState, MonitorLocks, TEST_SENDS_PER_MINUTE};
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
 use crate::scheduler::{Job, Scheduler};
@@ -61,6 +61,7 @@ impl App {
         }
         let alerts_queued = Arc::new(Notify::new());
         let dispatcher = Dispatcher::new(
+            &config.node_name,
             Arc::clone(&store),
             Arc::clone(&senders),
             Arc::clone(&alerts_queued),
@@ -89,6 +90,7 @@ impl App {
                 config.login.per_address_per_minute,
                 config.login.per_account_per_minute,
             )),
+            test_sends: Arc::new(KeyedLimit::per_minute(TEST_SENDS_PER_MINUTE)),
         };
         let router = http::router(state, &config.cors_origins)?;
         let listener = TcpListener::bind(config.listen)
@@ -165,10 +167,20 @@ fn send_settings(config: &Config) -> anyhow::Result<SendSettings> {
         (None, None) => None,
     };
     Ok(SendSettings {
-        public_url: config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", config.listen)),
+        public_url: config.public_url.clone().unwrap_or_else(|| {
+            // Listening on every address says nothing about the name people use: the
+            // machine's name is the best guess.
+            let guess = if config.listen.ip().is_unspecified() {
+                format!("http://{}:{}", config.node_name, config.listen.port())
+            } else {
+                format!("http://{}", config.listen)
+            };
+            tracing::warn!(
+                links = %guess,
+                "public_url is not set: links in alerts point to {guess}; set UPBEAT_PUBLIC_URL to where people reach upbeat"
+            );
+            guess
+        }),
         email,
         telegram_api: config.telegram_api_url.clone(),
         pagerduty_api: config.pagerduty_url.clone(),

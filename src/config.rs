@@ -54,6 +54,9 @@ pub struct Config {
     /// The wait before an alert that failed to send is tried again; it doubles each time, up
     /// to an hour, and an alert still failing after a day is given up.
     pub alert_retry: HumanDuration,
+    /// This node's name, unique among the upbeat nodes that share a database: work it claims
+    /// (alerts being sent) is claimed under it. The machine's host name by default.
+    pub node_name: String,
 }
 
 /// Sign-in attempts allowed per minute, counted apart for each client address and each account.
@@ -93,6 +96,11 @@ impl Default for Config {
             telegram_api_url: "https://api.telegram.org".into(),
             pagerduty_url: "https://events.pagerduty.com".into(),
             alert_retry: HumanDuration(Duration::from_secs(10)),
+            node_name: hostname::get()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "upbeat".into()),
         }
     }
 }

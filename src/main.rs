@@ -41,13 +41,14 @@ enum Command {
     shutdown_grace   how long checks in flight may finish at shutdown [default: 5s]\n  \
     dns_servers      DNS servers for checks, e.g. 10.0.0.2:53 [default: the system's]\n  \
     login.per_address_per_minute, login.per_account_per_minute   sign-in limits [default: 20, 10]\n  \
-    public_url       where people reach upbeat, for links in alerts [default: http://<listen>]\n  \
+    public_url       where people reach upbeat, for links in alerts [default: http://<listen>, with this machine's name for 0.0.0.0]\n  \
     smtp_url         mail server for email alerts: smtp://user:pass@host:587, smtps://…:465, smtp://host:25\n  \
     smtp_from        sender of email alerts, e.g. \"upbeat <alerts@example.com>\"\n  \
     smtp_ca_file     PEM file of extra certificates to trust for the mail server\n  \
     SENDGRID_API_KEY SendGrid API key, for email without a mail server (sendgrid_url to override)\n  \
     telegram_api_url, pagerduty_url   API addresses of those services [default: their own]\n  \
-    alert_retry      wait before retrying a failed alert; doubles up to 1h, given up after a day [default: 10s]")]
+    alert_retry      wait before retrying a failed alert; doubles up to 1h, given up after a day [default: 10s]\n  \
+    node_name        this process's name among several sharing one database [default: the machine's name]")]
 struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "UPBEAT_LISTEN", value_name = "ADDR")]

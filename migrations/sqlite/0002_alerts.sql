@@ -34,9 +34,12 @@ INSERT INTO monitor_channels (monitor_id, channel_id)
 SELECT m.id, c.id FROM monitors m JOIN channels c ON c.user_id = m.user_id AND c.is_default = 1;
 
 -- The outbox: one row per alert per channel, written in the same transaction as the status
--- change that causes it. A dispatcher claims due rows with a lease (`claimed_until`, by
--- `claimed_by`), so two senders never hold the same row, and a crashed sender's rows are
+-- change that causes it. A dispatcher claims due rows with a lease (`claimed_until`, by the
+-- node `claimed_by`), so two senders never hold the same row, and a crashed sender's rows are
 -- taken up again: by anyone once the lease ends, at once by the same node when it restarts.
+-- A down alert keeps where it was sent (`dest_kind`, `dest_settings`): the alerts that follow
+-- it in the same outage (up, reminders, a pause) go to the same place, even if the channel
+-- changed meanwhile.
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -46,7 +49,7 @@ CREATE TABLE deliveries (
     channel_kind    TEXT    NOT NULL,
     event_id        INTEGER REFERENCES events (id) ON DELETE SET NULL,
     incident_id     INTEGER REFERENCES incidents (id) ON DELETE SET NULL,
-    kind            TEXT    NOT NULL,            -- down, up, reminder, test
+    kind            TEXT    NOT NULL,            -- down, up, reminder, paused, test
     seq             INTEGER NOT NULL DEFAULT 0,  -- the reminder's number within its outage
     state           TEXT    NOT NULL,            -- pending, sent, failed, skipped
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -54,6 +57,8 @@ CREATE TABLE deliveries (
     next_attempt_at INTEGER NOT NULL,
     claimed_until   INTEGER,
     claimed_by      TEXT,
+    dest_kind       TEXT,
+    dest_settings   TEXT,
     sent_at         INTEGER,
     last_error      TEXT,
     UNIQUE (incident_id, channel_id, kind, seq)
@@ -61,6 +66,8 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
 CREATE INDEX deliveries_by_user ON deliveries (user_id, id);
 CREATE INDEX deliveries_by_monitor ON deliveries (monitor_id, id);
+-- One delivery at a time per channel: the claim looks for one already under way.
+CREATE INDEX deliveries_by_channel ON deliveries (channel_id, state);
 
 -- Open outages are few; reminders look for them often.
 CREATE INDEX incidents_open ON incidents (monitor_id) WHERE ended_at IS NULL;

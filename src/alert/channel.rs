@@ -112,7 +112,7 @@ const MAX_ADDRESSES: usize = 20;
 const DEFAULT_NTFY_SERVER: &str = "https://ntfy.sh";
 const TOP_FIELDS: [&str; 4] = ["name", "kind", "settings", "default"];
 /// Fields of a channel in responses; sent back unchanged, they are ignored.
-const READ_ONLY_FIELDS: [&str; 5] = ["id", "created_at", "updated_at", "warning", "monitors"];
+const READ_ONLY_FIELDS: [&str; 5] = ["id", "monitor_count", "created_at", "updated_at", "warning"];
 
 impl ChannelSettings {
     pub fn kind(&self) -> ChannelKind {
@@ -130,16 +130,25 @@ impl ChannelSettings {
 
     /// The settings as stored, secrets included.
     pub fn to_json(&self) -> Value {
-        self.render(|s| Value::from(s.expose()))
+        self.render(false)
     }
 
-    /// The settings as shown: every secret replaced by the mask.
+    /// The settings as shown: secrets replaced by the mask, and addresses that may carry one
+    /// (a webhook's path and query) cut to their scheme and host.
     pub fn to_masked_json(&self) -> Value {
-        self.render(|_| Value::from(MASK))
+        self.render(true)
     }
 
-    fn render(&self, secret: impl Fn(&Secret) -> Value) -> Value {
-        let optional = |s: &Option<Secret>| s.as_ref().map_or(Value::Null, &secret);
+    fn render(&self, masked: bool) -> Value {
+        let secret = |s: &Secret| Value::from(if masked { MASK } else { s.expose() });
+        let optional = |s: &Option<Secret>| s.as_ref().map_or(Value::Null, secret);
+        let address = |url: &str| {
+            Value::from(if masked {
+                shown_url(url)
+            } else {
+                url.to_owned()
+            })
+        };
         match self {
             ChannelSettings::Email { addresses } => {
                 json!({"addresses": addresses.iter().map(Email::as_str).collect::<Vec<_>>()})
@@ -157,11 +166,13 @@ impl ChannelSettings {
                         (k.as_str().to_owned(), secret(&value))
                     })
                     .collect();
-                json!({"url": url.as_str(), "headers": headers, "secret": optional(key)})
+                json!({"url": address(url.as_str()), "headers": headers, "secret": optional(key)})
             }
             ChannelSettings::Slack { webhook_url }
             | ChannelSettings::Discord { webhook_url }
-            | ChannelSettings::Teams { webhook_url } => json!({"webhook_url": secret(webhook_url)}),
+            | ChannelSettings::Teams { webhook_url } => {
+                json!({"webhook_url": address(webhook_url.expose())})
+            }
             ChannelSettings::Telegram { bot_token, chat_id } => {
                 json!({"bot_token": secret(bot_token), "chat_id": chat_id})
             }
@@ -170,11 +181,63 @@ impl ChannelSettings {
                 topic,
                 token,
             } => {
-                json!({"server": server.as_str(), "topic": topic, "token": optional(token)})
+                json!({"server": address(server.as_str()), "topic": topic, "token": optional(token)})
             }
             ChannelSettings::PagerDuty { routing_key } => {
                 json!({"routing_key": secret(routing_key)})
             }
+        }
+    }
+
+    /// Every secret value, to keep out of anything shown: a destination's error message may
+    /// repeat what it was sent.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut url = |u: &str| {
+            out.push(u.to_owned());
+            if let Ok(parsed) = url::Url::parse(u) {
+                out.push(parsed.path().to_owned());
+                out.extend(parsed.query().map(str::to_owned));
+                out.extend(parsed.password().map(str::to_owned));
+            }
+        };
+        match self {
+            ChannelSettings::Email { .. } => {}
+            ChannelSettings::Webhook {
+                url: u,
+                headers,
+                secret,
+            } => {
+                url(u.as_str());
+                out.extend(
+                    headers
+                        .iter()
+                        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                );
+                out.extend(secret.iter().map(|s| s.expose().to_owned()));
+            }
+            ChannelSettings::Slack { webhook_url }
+            | ChannelSettings::Discord { webhook_url }
+            | ChannelSettings::Teams { webhook_url } => url(webhook_url.expose()),
+            ChannelSettings::Telegram { bot_token, .. } => out.push(bot_token.expose().to_owned()),
+            ChannelSettings::Ntfy { server, token, .. } => {
+                url(server.as_str());
+                out.extend(token.iter().map(|s| s.expose().to_owned()));
+            }
+            ChannelSettings::PagerDuty { routing_key } => out.push(routing_key.expose().to_owned()),
+        }
+        // Short fragments ("/", "") would blank out innocent text.
+        out.retain(|s| s.len() >= 4);
+        out
+    }
+
+    /// Where the kind's secrets are sent. Stored secrets are kept on an update only while it
+    /// stays the same: pointing a channel elsewhere takes its secrets anew.
+    fn destination_fields(kind: ChannelKind) -> &'static [&'static str] {
+        match kind {
+            ChannelKind::Webhook => &["url"],
+            ChannelKind::Ntfy => &["server"],
+            _ => &[],
         }
     }
 
@@ -329,8 +392,27 @@ impl ChannelSettings {
                         "must be up to 64 letters, digits, - and _",
                     ));
                 }
+                // ntfy takes JSON publishes at its root: the server is where that root is,
+                // with a path for a server behind a proxy, and always ends with a slash.
+                let mut server = url("server", text("server")?.unwrap_or(DEFAULT_NTFY_SERVER))?;
+                if server.url().query().is_some() {
+                    return Err(FieldError::new(
+                        field("server"),
+                        "must be the server's address alone, without a query",
+                    ));
+                }
+                let path = server.url().path().trim_end_matches('/');
+                if path.rsplit('/').next() == Some(topic) {
+                    return Err(FieldError::new(
+                        field("server"),
+                        "ends with the topic: give the server's address here and the topic in settings.topic",
+                    ));
+                }
+                if !server.as_str().ends_with('/') {
+                    server = url("server", &format!("{}/", server.as_str()))?;
+                }
                 ChannelSettings::Ntfy {
-                    server: url("server", text("server")?.unwrap_or(DEFAULT_NTFY_SERVER))?,
+                    server,
                     topic: topic.to_owned(),
                     token: optional_secret("token")?,
                 }
@@ -384,9 +466,27 @@ impl ChannelSpec {
         })?;
         let mut settings = f.object("settings")?.cloned().unwrap_or_default();
         if let Some(current) = current.filter(|c| c.settings.kind() == kind)
-            && let Value::Object(stored) = current.settings.to_json()
+            && let (Value::Object(stored), Value::Object(shown)) = (
+                current.settings.to_json(),
+                current.settings.to_masked_json(),
+            )
         {
-            unmask(&mut settings, &stored);
+            let destinations = ChannelSettings::destination_fields(kind);
+            restore(&mut settings, &stored, &shown, &|k| {
+                destinations.contains(&k)
+            });
+            let same_destination = destinations.iter().all(|d| {
+                let given = settings.get(*d).filter(|v| !v.is_null());
+                let kept = stored.get(*d).filter(|v| !v.is_null());
+                match (given, kept) {
+                    (Some(given), Some(kept)) => same_address(given, kept),
+                    (None, _) => kind == ChannelKind::Ntfy,
+                    (Some(_), None) => false,
+                }
+            });
+            if same_destination {
+                restore(&mut settings, &stored, &shown, &|_| true);
+            }
         }
         if let Some(key) = find_mask(&settings) {
             return Err(FieldError::new(
@@ -448,25 +548,71 @@ impl ChannelSpec {
     }
 }
 
-/// Puts the stored secret back wherever the client sent the mask.
-fn unmask(settings: &mut Map<String, Value>, stored: &Map<String, Value>) {
+/// Whether two URLs, as given, point to the same place: written alike once parsed, up to a
+/// final slash.
+fn same_address(a: &Value, b: &Value) -> bool {
+    let normal = |v: &Value| {
+        v.as_str()
+            .and_then(|s| url::Url::parse(s.trim()).ok())
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+    };
+    match (normal(a), normal(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// A URL as shown: its scheme and host, and a mask for anything after them that could hold a
+/// token (path, query, credentials).
+fn shown_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(url) => {
+            let bare = url.path() == "/" && url.query().is_none() && url.username().is_empty();
+            let origin = url.origin().ascii_serialization();
+            if bare {
+                format!("{origin}/")
+            } else {
+                format!("{origin}/{MASK}")
+            }
+        }
+        Err(_) => MASK.to_owned(),
+    }
+}
+
+/// Puts the stored value back wherever the client sent it as shown (masked), for the fields
+/// `which` admits. Header names are compared case-insensitively: they are stored lower-case.
+fn restore(
+    settings: &mut Map<String, Value>,
+    stored: &Map<String, Value>,
+    shown: &Map<String, Value>,
+    which: &dyn Fn(&str) -> bool,
+) {
     for (key, value) in settings.iter_mut() {
-        // Header names are stored lower-case, and may come back as the client first wrote them.
-        let original = stored
-            .get(key)
-            .or_else(|| stored.get(&key.to_ascii_lowercase()));
-        match (original, &mut *value) {
-            (Some(original), Value::String(s)) if s == MASK => *value = original.clone(),
-            (Some(Value::Object(original)), Value::Object(inner)) => unmask(inner, original),
+        let lookup = |m: &Map<String, Value>| {
+            m.get(key)
+                .or_else(|| m.get(&key.to_ascii_lowercase()))
+                .cloned()
+        };
+        match (lookup(stored), lookup(shown), &mut *value) {
+            (Some(Value::Object(original)), Some(Value::Object(masked)), Value::Object(inner))
+                if which(key) =>
+            {
+                restore(inner, &original, &masked, &|_| true)
+            }
+            (Some(original), Some(masked), given)
+                if which(key) && *given == masked && masked != original =>
+            {
+                *value = original
+            }
             _ => {}
         }
     }
 }
 
-/// The path of a mask left in settings: a secret the client did not send.
+/// The path of a masked value left in settings: a secret the client did not send.
 fn find_mask(settings: &Map<String, Value>) -> Option<String> {
     settings.iter().find_map(|(k, v)| match v {
-        Value::String(s) if s == MASK => Some(k.clone()),
+        Value::String(s) if s.ends_with(MASK) => Some(k.clone()),
         Value::Object(inner) => find_mask(inner).map(|inner_key| format!("{k}.{inner_key}")),
         _ => None,
     })

@@ -1,12 +1,13 @@
 //! Discord webhooks: one embed, red or green, with the facts as fields; no mentions.
 
-use super::message::Alert;
+use super::message::{Alert, Tone};
 use super::send::Outgoing;
 use super::slack::truncate;
 use serde_json::json;
 
 const RED: u32 = 0xC62828;
 const GREEN: u32 = 0x2E7D32;
+const GREY: u32 = 0x616161;
 
 pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
     let fields: Vec<_> = alert
@@ -19,7 +20,11 @@ pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
     let mut embed = json!({
         "title": truncate(&alert.subject(), 256),
         "description": truncate(&alert.headline(), 4096),
-        "color": if alert.kind.is_bad() { RED } else { GREEN },
+        "color": match alert.kind.tone() {
+            Tone::Bad => RED,
+            Tone::Good => GREEN,
+            Tone::Neutral => GREY,
+        },
         "timestamp": alert.at,
         "fields": fields,
         "footer": {"text": "upbeat"},

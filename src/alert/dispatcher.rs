@@ -1,8 +1,9 @@
-//! Sends what the outbox holds. Due deliveries are claimed with a lease, so a second sender
-//! (another node, or this one after a crash) never takes the same one while it is being sent,
-//! and takes it up again if the sender died. Each delivery is sent on its own, with a timeout,
-//! so a slow or failing channel delays nothing else. Failures are retried with exponential
-//! backoff for a day, then recorded as failed.
+//! Sends what the outbox holds. Due deliveries are claimed with a lease under this node's name,
+//! so a second sender never takes one while it is being sent, and takes it up again if the
+//! sender died; a node that restarts takes its own back at once. Each delivery is sent on its
+//! own, with a timeout, one at a time per channel and in order within an outage, so a slow or
+//! failing channel delays nothing else. Failures are retried with exponential backoff for a
+//! day, then recorded as failed.
 
 use super::message::{Alert, AlertKind};
 use super::send::{SendError, Senders};
@@ -16,23 +17,22 @@ use tokio_util::sync::CancellationToken;
 
 /// How long one attempt may take.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a claimed delivery is ours: longer than any attempt may take.
-const LEASE: Duration = Duration::from_secs(45);
-/// The name claims are made under. One node per database for now; several nodes will each
-/// need their own.
-const NODE: &str = "local";
+/// How long a claimed delivery is ours: well beyond an attempt and the write that records it.
+const LEASE: Duration = Duration::from_secs(120);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// After this, a delivery that still fails is given up.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// Deliveries being sent at once, at most.
-const MAX_IN_FLIGHT: usize = 64;
+/// Deliveries being sent at once, at most; each channel has one at most.
+const MAX_IN_FLIGHT: usize = 256;
 /// How often to look for due work without being told (retries, reminders, other nodes' work).
 const POLL: Duration = Duration::from_secs(1);
 /// How often to queue reminders.
 const REMINDER_POLL: Duration = Duration::from_secs(5);
 
 pub struct Dispatcher {
+    /// The name this node claims under: unique among the nodes sharing the database.
+    node: Arc<str>,
     store: Arc<dyn Store>,
     senders: Arc<Senders>,
     /// Notified when alerts were queued.
@@ -43,12 +43,14 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(
+        node: &str,
         store: Arc<dyn Store>,
         senders: Arc<Senders>,
         queued: Arc<Notify>,
         first_retry: Duration,
     ) -> Self {
         Dispatcher {
+            node: node.into(),
             store,
             senders,
             queued,
@@ -59,7 +61,7 @@ impl Dispatcher {
     /// Sends until `shutdown`, then gives sends under way `grace` to finish. What is not
     /// finished stays claimed until its lease ends and is sent again after a restart.
     pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
-        match self.store.release_claims(NODE).await {
+        match self.store.release_claims(&self.node).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 deliveries = n,
@@ -82,15 +84,18 @@ impl Dispatcher {
             if room > 0 {
                 match self
                     .store
-                    .claim_deliveries(NODE, Timestamp::now(), LEASE, room as u32)
+                    .claim_deliveries(&self.node, Timestamp::now(), LEASE, room as u32)
                     .await
                 {
                     Ok(claimed) => {
                         for delivery in claimed {
-                            let store = Arc::clone(&self.store);
-                            let senders = Arc::clone(&self.senders);
-                            let first_retry = self.first_retry;
-                            sending.spawn(deliver(store, senders, delivery, first_retry));
+                            sending.spawn(deliver(
+                                Arc::clone(&self.node),
+                                Arc::clone(&self.store),
+                                Arc::clone(&self.senders),
+                                delivery,
+                                self.first_retry,
+                            ));
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "claiming deliveries failed"),
@@ -120,6 +125,7 @@ impl Dispatcher {
 }
 
 async fn deliver(
+    node: Arc<str>,
     store: Arc<dyn Store>,
     senders: Arc<Senders>,
     delivery: ClaimedDelivery,
@@ -134,6 +140,7 @@ async fn deliver(
                 Err(SendError::Off(why)) => DeliveryOutcome::Skipped(why),
                 Err(SendError::Refused(why)) => DeliveryOutcome::Failed(why),
                 Err(SendError::Failed(why)) => retry_or_give_up(&delivery, why, first_retry),
+                Err(SendError::Partly(why)) => DeliveryOutcome::SentPartly(why),
             }
         }
     };
@@ -146,17 +153,41 @@ async fn deliver(
         DeliveryOutcome::Retry { error, .. } => {
             tracing::warn!(delivery = delivery.id, attempts = delivery.attempts, %error, "alert not sent; will retry")
         }
+        DeliveryOutcome::SentPartly(error) => {
+            tracing::warn!(delivery = delivery.id, %error, "alert sent to some recipients only")
+        }
         DeliveryOutcome::Failed(error) | DeliveryOutcome::Skipped(error) => {
             tracing::warn!(delivery = delivery.id, %error, "alert not sent")
         }
     }
-    // If this write fails, the lease runs out and the delivery is tried again: better twice
-    // than never.
-    if let Err(e) = store
-        .finish_delivery(delivery.id, &outcome, Timestamp::now())
-        .await
-    {
-        tracing::error!(delivery = delivery.id, error = %e, "recording a delivery failed");
+    // A write that keeps failing leaves the lease to run out, and the delivery is tried again:
+    // better twice than never.
+    let mut wait = Duration::from_millis(200);
+    for attempt in 1..=5 {
+        match store
+            .finish_delivery(
+                delivery.id,
+                &node,
+                delivery.lease,
+                &outcome,
+                Timestamp::now(),
+            )
+            .await
+        {
+            Ok(true) => return,
+            Ok(false) => {
+                tracing::warn!(
+                    delivery = delivery.id,
+                    "the claim ran out while sending; another sender has it"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!(delivery = delivery.id, attempt, error = %e, "recording a delivery failed");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
     }
 }
 

@@ -76,47 +76,67 @@ impl Email {
         }
     }
 
+    /// Sends the alert to each address as a message of its own, so that recipients do not see
+    /// each other and one refused address does not stop the rest.
     pub async fn send(&self, to: &[account::Email], alert: &Alert) -> Result<(), SendError> {
-        match &self.transport {
-            Transport::Smtp(smtp) => {
-                let message = self.message(to, alert)?;
-                smtp.send(message).await.map(|_| ()).map_err(|e| {
-                    // A 5xx is a refusal that repeating will not change; anything else may pass.
-                    if e.is_permanent() {
-                        SendError::Refused(format!("mail server: {e}"))
-                    } else {
-                        SendError::Failed(format!("mail server: {e}"))
-                    }
-                })
-            }
+        let smtp = match &self.transport {
+            Transport::Smtp(smtp) => smtp,
             Transport::SendGrid { http, url, key } => {
                 let mut request = Outgoing::json(url, sendgrid_body(&self.from, to, alert));
                 request.header("authorization", &format!("Bearer {}", key.expose()));
-                post(http, request).await
+                return post(http, request)
+                    .await
+                    .map_err(|e| e.redact(&[key.expose().to_owned()]));
             }
+        };
+        let mut delivered = 0;
+        let mut refused = Vec::new();
+        let mut failed = Vec::new();
+        for address in to {
+            let message = self.message(address, alert)?;
+            match smtp.send(message).await {
+                Ok(_) => delivered += 1,
+                // A 5xx is a refusal that repeating will not change; anything else may pass.
+                Err(e) if e.is_permanent() => refused.push(format!("{address}: {e}")),
+                Err(e) => failed.push(format!("{address}: {e}")),
+            }
+        }
+        let why = |list: Vec<String>| format!("mail server: {}", list.join("; "));
+        match (delivered, refused.is_empty(), failed.is_empty()) {
+            (_, true, true) => Ok(()),
+            (0, _, false) => Err(SendError::Failed(why(failed))),
+            (0, false, true) => Err(SendError::Refused(why(refused))),
+            _ => Err(SendError::Partly(why(refused
+                .into_iter()
+                .chain(failed)
+                .collect()))),
         }
     }
 
-    fn message(&self, to: &[account::Email], alert: &Alert) -> Result<Message, SendError> {
-        let mut builder = Message::builder()
+    fn message(&self, to: &account::Email, alert: &Alert) -> Result<Message, SendError> {
+        let mailbox = to
+            .as_str()
+            .parse::<Mailbox>()
+            .map_err(|e| SendError::Refused(format!("address {to}: {e}")))?;
+        Message::builder()
             .from(self.from.clone())
-            // Spam filters frown on mail without an id.
-            .message_id(None)
-            .subject(alert.subject());
-        for address in to {
-            let mailbox = address
-                .as_str()
-                .parse::<Mailbox>()
-                .map_err(|e| SendError::Refused(format!("address {address}: {e}")))?;
-            builder = builder.to(mailbox);
-        }
-        builder
+            .to(mailbox)
+            // Spam filters frown on mail without an id, or with one from another domain.
+            .message_id(Some(message_id(&self.from)))
+            .subject(alert.subject())
             .multipart(MultiPart::alternative_plain_html(
                 alert.text(),
                 alert.html(),
             ))
             .map_err(|e| SendError::Refused(format!("building the message: {e}")))
     }
+}
+
+/// A unique message id in the sender's domain.
+fn message_id(from: &Mailbox) -> String {
+    let mut random = [0u8; 16];
+    getrandom::fill(&mut random).expect("the system's random source is available");
+    format!("<{}@{}>", hex::encode(random), from.email.domain())
 }
 
 /// The sender: the one configured, else the SMTP user when it is an address.
@@ -134,13 +154,17 @@ fn sender(from: Option<&str>, user: Option<&str>) -> anyhow::Result<Mailbox> {
 
 /// SendGrid's v3 mail send: plain text first, then HTML, as its API requires.
 fn sendgrid_body(from: &Mailbox, to: &[account::Email], alert: &Alert) -> Vec<u8> {
-    let to: Vec<_> = to.iter().map(|a| json!({"email": a.as_str()})).collect();
+    // One personalization per address: each gets a message of their own.
+    let personalizations: Vec<_> = to
+        .iter()
+        .map(|a| json!({"to": [{"email": a.as_str()}]}))
+        .collect();
     let mut sender = json!({"email": from.email.to_string()});
     if let Some(name) = &from.name {
         sender["name"] = json!(name);
     }
     json!({
-        "personalizations": [{"to": to}],
+        "personalizations": personalizations,
         "from": sender,
         "subject": alert.subject(),
         "content": [
@@ -168,7 +192,7 @@ struct SmtpUrl {
     host: String,
     port: u16,
     user: Option<String>,
-    password: Option<String>,
+    password: Option<Secret>,
     encryption: Encryption,
 }
 
@@ -190,7 +214,7 @@ impl SmtpUrl {
                 .into_owned()
         };
         let user = Some(decode(url.username())).filter(|u| !u.is_empty());
-        let password = url.password().map(decode);
+        let password = url.password().map(|p| Secret::new(decode(p)));
         let tls = url
             .query_pairs()
             .find(|(k, _)| k == "tls")
@@ -270,7 +294,10 @@ impl SmtpUrl {
         if let Some(user) = &self.user {
             builder = builder.credentials(Credentials::new(
                 user.clone(),
-                self.password.clone().unwrap_or_default(),
+                self.password
+                    .as_ref()
+                    .map(|p| p.expose().to_owned())
+                    .unwrap_or_default(),
             ));
         }
         Ok(builder.build())
@@ -290,7 +317,7 @@ mod tests {
             (Encryption::StartTls, 587)
         );
         assert_eq!(starttls.user.as_deref(), Some("bob@example.com"));
-        assert_eq!(starttls.password.as_deref(), Some("p@ss"));
+        assert_eq!(starttls.password.as_ref().map(Secret::expose), Some("p@ss"));
         let tls = parse("smtps://u:p@mail.example.com");
         assert_eq!((tls.encryption, tls.port), (Encryption::Tls, 465));
         let relay = parse("smtp://localhost:25");

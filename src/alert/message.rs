@@ -12,34 +12,54 @@ pub enum AlertKind {
     Up,
     /// Still down, `remind_every` after the last alert.
     Reminder,
+    /// Paused by its owner while down: the outage is no longer watched.
+    Paused,
     /// Sent from the channel's test button.
     Test,
 }
 
+/// How an alert should look: red, green, or grey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Bad,
+    Good,
+    Neutral,
+}
+
 impl AlertKind {
+    const ALL: [AlertKind; 5] = [
+        AlertKind::Down,
+        AlertKind::Up,
+        AlertKind::Reminder,
+        AlertKind::Paused,
+        AlertKind::Test,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Down => "down",
             AlertKind::Up => "up",
             AlertKind::Reminder => "reminder",
+            AlertKind::Paused => "paused",
             AlertKind::Test => "test",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            AlertKind::Down,
-            AlertKind::Up,
-            AlertKind::Reminder,
-            AlertKind::Test,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     /// Whether the news is bad: a monitor that is down.
     pub fn is_bad(self) -> bool {
-        matches!(self, AlertKind::Down | AlertKind::Reminder)
+        self.tone() == Tone::Bad
+    }
+
+    pub fn tone(self) -> Tone {
+        match self {
+            AlertKind::Down | AlertKind::Reminder => Tone::Bad,
+            AlertKind::Up => Tone::Good,
+            AlertKind::Paused | AlertKind::Test => Tone::Neutral,
+        }
     }
 }
 
@@ -72,6 +92,7 @@ impl Alert {
         let tag = match self.kind {
             AlertKind::Down | AlertKind::Reminder => "DOWN",
             AlertKind::Up => "UP",
+            AlertKind::Paused => "PAUSED",
             AlertKind::Test => "TEST",
         };
         format!("[{tag}] {}", self.monitor)
@@ -93,6 +114,10 @@ impl Alert {
                 ),
                 None => format!("{} is up again", self.monitor),
             },
+            AlertKind::Paused => format!(
+                "{} was paused while down: the outage is no longer watched",
+                self.monitor
+            ),
             AlertKind::Test => format!(
                 "Test alert from upbeat: alerts for {} will arrive here",
                 self.monitor
@@ -141,10 +166,10 @@ impl Alert {
     }
 
     pub fn html(&self) -> String {
-        let colour = if self.kind.is_bad() {
-            "#c62828"
-        } else {
-            "#2e7d32"
+        let colour = match self.kind.tone() {
+            Tone::Bad => "#c62828",
+            Tone::Good => "#2e7d32",
+            Tone::Neutral => "#616161",
         };
         let mut rows = String::new();
         for (label, value) in self.facts() {

@@ -15,7 +15,8 @@ pub fn requests(api: &str, routing_key: &Secret, alert: &Alert) -> Vec<Outgoing>
         json!({"routing_key": routing_key.expose(), "event_action": "resolve", "dedup_key": key});
     let bodies = match alert.kind {
         AlertKind::Down | AlertKind::Reminder => vec![trigger(routing_key, &key, alert)],
-        AlertKind::Up => vec![resolve],
+        // A pause ends the outage as far as upbeat can tell: PagerDuty's incident closes too.
+        AlertKind::Up | AlertKind::Paused => vec![resolve],
         AlertKind::Test => vec![trigger(routing_key, &key, alert), resolve],
     };
     bodies

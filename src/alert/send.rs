@@ -18,6 +18,28 @@ pub enum SendError {
     Refused(String),
     /// It may work later: unreachable, overloaded, timed out.
     Failed(String),
+    /// Some recipients got it and the others could not be reached.
+    Partly(String),
+}
+
+impl SendError {
+    /// The same error with each of `secrets` blanked out of its message.
+    pub(super) fn redact(self, secrets: &[String]) -> Self {
+        let clean = |mut text: String| {
+            for secret in secrets {
+                if text.contains(secret.as_str()) {
+                    text = text.replace(secret.as_str(), "********");
+                }
+            }
+            text
+        };
+        match self {
+            SendError::Off(why) => SendError::Off(why),
+            SendError::Refused(why) => SendError::Refused(clean(why)),
+            SendError::Failed(why) => SendError::Failed(clean(why)),
+            SendError::Partly(why) => SendError::Partly(clean(why)),
+        }
+    }
 }
 
 /// An HTTP request a channel module wants sent.
@@ -66,6 +88,9 @@ impl Senders {
             .timeout(SEND_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("upbeat/", env!("CARGO_PKG_VERSION")))
+            // A redirected POST arrives as a bodyless GET, and custom headers would follow it
+            // to another host: a destination that redirects is refused instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let email = settings
             .email
@@ -96,15 +121,17 @@ impl Senders {
         alert
     }
 
-    /// Sends one alert, within [`SEND_TIMEOUT`].
+    /// Sends one alert, within [`SEND_TIMEOUT`]. What comes back never holds one of the
+    /// channel's secrets, even when the destination's answer repeats what it was sent.
     pub async fn send(&self, channel: &ChannelSettings, alert: &Alert) -> Result<(), SendError> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.dispatch(channel, alert)).await {
+        let result = match tokio::time::timeout(SEND_TIMEOUT, self.dispatch(channel, alert)).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Failed(format!(
                 "no answer within {}s",
                 SEND_TIMEOUT.as_secs()
             ))),
-        }
+        };
+        result.map_err(|e| e.redact(&channel.secret_values()))
     }
 
     async fn dispatch(&self, channel: &ChannelSettings, alert: &Alert) -> Result<(), SendError> {
@@ -158,6 +185,10 @@ impl Senders {
     }
 }
 
+/// How much of an error answer is kept: enough for the destination's reason, never the
+/// whole of an endless body.
+const ERROR_BODY_LIMIT: usize = 1024;
+
 /// Posts a request; a 2xx is delivered. Error messages never include the URL, which may hold
 /// a secret (a webhook's token).
 pub async fn post(http: &reqwest::Client, request: Outgoing) -> Result<(), SendError> {
@@ -165,7 +196,7 @@ pub async fn post(http: &reqwest::Client, request: Outgoing) -> Result<(), SendE
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let response = builder.send().await.map_err(|e| {
+    let mut response = builder.send().await.map_err(|e| {
         SendError::Failed(if e.is_timeout() {
             "no answer in time".to_owned()
         } else if e.is_connect() {
@@ -178,7 +209,20 @@ pub async fn post(http: &reqwest::Client, request: Outgoing) -> Result<(), SendE
     if status.is_success() {
         return Ok(());
     }
-    let body = response.text().await.unwrap_or_default();
+    if status.is_redirection() {
+        return Err(SendError::Refused(format!(
+            "HTTP {}: the destination redirects elsewhere; update the URL to where it points",
+            status.as_u16()
+        )));
+    }
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    let body = String::from_utf8_lossy(&body[..body.len().min(ERROR_BODY_LIMIT)]);
     let detail: String = body.chars().take(200).collect();
     let message = format!("HTTP {}: {}", status.as_u16(), detail.trim());
     // A client error other than "too many" or "too slow" will not go away by itself.

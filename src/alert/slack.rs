@@ -1,14 +1,14 @@
 //! Slack incoming webhooks: Block Kit with mrkdwn, and a plain `text` for notifications.
 
-use super::message::Alert;
+use super::message::{Alert, Tone};
 use super::send::Outgoing;
 use serde_json::json;
 
 pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
-    let icon = if alert.kind.is_bad() {
-        ":red_circle:"
-    } else {
-        ":large_green_circle:"
+    let icon = match alert.kind.tone() {
+        Tone::Bad => ":red_circle:",
+        Tone::Good => ":large_green_circle:",
+        Tone::Neutral => ":white_circle:",
     };
     let mut lines = vec![format!("{icon} *{}*", escape(&alert.headline()))];
     for (label, value) in alert.facts() {
@@ -18,7 +18,7 @@ pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
         lines.push(format!("<{}|Open in upbeat>", escape(link)));
     }
     let body = json!({
-        "text": format!("{}: {}", alert.subject(), alert.headline()),
+        "text": escape(&format!("{}: {}", alert.subject(), alert.headline())),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(&lines.join("\n"), 3000)}}],
     });
     Outgoing::json(webhook_url, body.to_string().into_bytes())

@@ -1,6 +1,6 @@
 //! Microsoft Teams through a Workflows webhook: an Adaptive Card in a message envelope.
 
-use super::message::Alert;
+use super::message::{Alert, Tone};
 use super::send::Outgoing;
 use serde_json::json;
 
@@ -16,7 +16,11 @@ pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
         "version": "1.2",
         "body": [
             {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true,
-             "color": if alert.kind.is_bad() { "attention" } else { "good" },
+             "color": match alert.kind.tone() {
+                 Tone::Bad => "attention",
+                 Tone::Good => "good",
+                 Tone::Neutral => "default",
+             },
              "text": alert.headline()},
             {"type": "FactSet", "facts": facts},
         ],

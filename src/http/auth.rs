@@ -12,6 +12,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,41 +103,58 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// Limits sign-in and sign-up attempts, separately per client address and per account, so
-/// neither one address nor a spread of addresses can guess one account's password quickly.
-pub struct AttemptLimiter {
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
-    per_account: DefaultKeyedRateLimiter<String>,
+/// A rate per key (a client address, an account) that refuses with the time to wait, and
+/// forgets idle keys now and then so its table stays small.
+pub struct KeyedLimit<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
     calls: AtomicU64,
 }
 
-impl AttemptLimiter {
-    pub fn new(per_address_per_minute: u32, per_account_per_minute: u32) -> Self {
-        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        AttemptLimiter {
-            per_address: RateLimiter::keyed(quota(per_address_per_minute)),
-            per_account: RateLimiter::keyed(quota(per_account_per_minute)),
+impl<K: Hash + Eq + Clone> KeyedLimit<K> {
+    pub fn per_minute(n: u32) -> Self {
+        KeyedLimit {
+            limiter: RateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN),
+            )),
             clock: DefaultClock::default(),
             calls: AtomicU64::new(0),
         }
     }
 
+    /// Counts one use by `key`; refused when its rate is used up.
+    pub fn check(&self, key: &K) -> Result<(), ApiError> {
+        if self.calls.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(key)
+            .map_err(|n| ApiError::RateLimited {
+                retry_after: n.wait_time_from(self.clock.now()),
+            })
+    }
+}
+
+/// Limits sign-in and sign-up attempts, separately per client address and per account, so
+/// neither one address nor a spread of addresses can guess one account's password quickly.
+pub struct AttemptLimiter {
+    per_address: KeyedLimit<IpAddr>,
+    per_account: KeyedLimit<String>,
+}
+
+impl AttemptLimiter {
+    pub fn new(per_address_per_minute: u32, per_account_per_minute: u32) -> Self {
+        AttemptLimiter {
+            per_address: KeyedLimit::per_minute(per_address_per_minute),
+            per_account: KeyedLimit::per_minute(per_account_per_minute),
+        }
+    }
+
     /// Counts an attempt; refused with the time to wait when either limit is reached.
     pub fn attempt(&self, address: IpAddr, account: Option<&str>) -> Result<(), ApiError> {
-        // Forget idle keys now and then so the tables stay small.
-        if self.calls.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
-            self.per_address.retain_recent();
-            self.per_account.retain_recent();
-        }
-        let refused = |n: governor::NotUntil<_>| ApiError::RateLimited {
-            retry_after: n.wait_time_from(self.clock.now()),
-        };
-        self.per_address.check_key(&address).map_err(refused)?;
+        self.per_address.check(&address)?;
         if let Some(account) = account {
-            self.per_account
-                .check_key(&account.to_owned())
-                .map_err(refused)?;
+            self.per_account.check(&account.to_owned())?;
         }
         Ok(())
     }

@@ -12,11 +12,12 @@ pub use server::serve;
 
 use crate::account::Passwords;
 use crate::alert::send::Senders;
+use crate::monitor::UserId;
 use crate::recorder::RecorderHandle;
 use crate::scheduler::SchedulerHandle;
 use crate::store::Store;
 use anyhow::Context;
-use auth::{AttemptLimiter, Tokens};
+use auth::{AttemptLimiter, KeyedLimit, Tokens};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
@@ -29,6 +30,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
+/// How many test messages one user may send a minute.
+pub const TEST_SENDS_PER_MINUTE: u32 = 10;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -38,6 +42,8 @@ pub struct AppState {
     pub locks: Arc<api::MonitorLocks>,
     pub tokens: Arc<Tokens>,
     pub limiter: Arc<AttemptLimiter>,
+    /// Test messages each user may send: each one reaches out to a destination.
+    pub test_sends: Arc<KeyedLimit<UserId>>,
     pub passwords: Arc<Passwords>,
     pub senders: Arc<Senders>,
 }

@@ -67,6 +67,8 @@ pub struct Channel {
     pub id: ChannelId,
     pub owner: UserId,
     pub spec: ChannelSpec,
+    /// How many monitors alert through it.
+    pub monitor_count: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -136,7 +138,9 @@ pub struct ClaimedDelivery {
     /// Attempts so far, this one included.
     pub attempts: u32,
     pub created_at: Timestamp,
-    /// `None` when the channel was deleted meanwhile.
+    /// When the claim ends; it also tells this claim from a later one.
+    pub lease: Timestamp,
+    /// Where to send it; `None` when the channel was deleted meanwhile.
     pub channel: Option<ChannelSettings>,
     pub alert: Alert,
 }
@@ -145,7 +149,13 @@ pub struct ClaimedDelivery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryOutcome {
     Sent,
-    Retry { at: Timestamp, error: String },
+    /// Some recipients got it and some could not be reached: it is not sent again, which would
+    /// repeat it to those who got it.
+    SentPartly(String),
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
     Failed(String),
     Skipped(String),
 }
@@ -342,12 +352,16 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the leases `node` still holds: at start-up they are left over from a crash, and no
     /// other node can be sending them.
     async fn release_claims(&self, node: &str) -> Result<u64>;
+    /// Records how an attempt went, if the claim made at `lease` by `node` still holds; `false`
+    /// when it ran out and another sender took the delivery.
     async fn finish_delivery(
         &self,
         id: i64,
+        node: &str,
+        lease: Timestamp,
         outcome: &DeliveryOutcome,
         now: Timestamp,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// Queues a reminder on every channel of every ongoing outage whose monitor asks for one
     /// and whose last alert is `remind_every` old. Returns how many were queued.
     async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64>;

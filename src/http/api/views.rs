@@ -105,6 +105,7 @@ pub fn channel_json(c: &Channel, email_off: Option<&str>) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), c.id.0.into());
     out.extend(c.spec.to_json(true));
+    out.insert("monitor_count".into(), c.monitor_count.into());
     out.insert("created_at".into(), json!(c.created_at));
     out.insert("updated_at".into(), json!(c.updated_at));
     if let (Some(warning), ChannelKind::Email) = (email_off, c.spec.settings.kind()) {

@@ -30,6 +30,7 @@ struct ChannelRow {
     kind: String,
     settings: String,
     is_default: bool,
+    monitor_count: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -44,14 +45,16 @@ impl ChannelRow {
                 settings: ChannelSettings::from_stored(&self.kind, &self.settings)?,
                 is_default: self.is_default,
             },
+            monitor_count: u64::try_from(self.monitor_count).unwrap_or_default(),
             created_at: Timestamp::from_millis(self.created_at),
             updated_at: Timestamp::from_millis(self.updated_at),
         })
     }
 }
 
-const CHANNEL_COLUMNS: &str =
-    "SELECT id, user_id, name, kind, settings, is_default, created_at, updated_at FROM channels";
+const CHANNEL_COLUMNS: &str = "SELECT id, user_id, name, kind, settings, is_default, \
+     (SELECT count(*) FROM monitor_channels mc WHERE mc.channel_id = channels.id) AS monitor_count, \
+     created_at, updated_at FROM channels";
 
 pub async fn insert_channel(
     conn: &mut SqliteConnection,
@@ -76,6 +79,7 @@ pub async fn insert_channel(
         id: ChannelId(id),
         owner,
         spec: spec.clone(),
+        monitor_count: 0,
         created_at: now,
         updated_at: now,
     })
@@ -88,7 +92,16 @@ pub async fn channels(pool: &SqlitePool, owner: UserId) -> Result<Vec<Channel>> 
     .bind(owner.0)
     .fetch_all(pool)
     .await?;
-    rows.into_iter().map(ChannelRow::into_channel).collect()
+    // One channel this release cannot read must not hide the others.
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = row.id;
+            row.into_channel()
+                .inspect_err(|e| tracing::error!(channel = id, error = %e, "a stored channel cannot be read; left out"))
+                .ok()
+        })
+        .collect())
 }
 
 pub async fn channel(pool: &SqlitePool, owner: UserId, id: ChannelId) -> Result<Option<Channel>> {
@@ -207,26 +220,24 @@ pub async fn channels_of(
     Ok(out)
 }
 
-/// Queues an alert on every channel of the monitor, once per outage, channel and kind.
-pub async fn queue_alerts(
+/// Queues a down alert on every channel of the monitor, once per outage and channel.
+pub async fn queue_down(
     conn: &mut SqliteConnection,
     monitor: MonitorId,
     event: i64,
-    incident: Option<i64>,
-    kind: AlertKind,
+    incident: i64,
     at: Timestamp,
 ) -> Result<u64> {
     let queued = sqlx::query(
         "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
              event_id, incident_id, kind, state, created_at, next_attempt_at) \
-         SELECT c.user_id, mc.monitor_id, c.id, c.name, c.kind, ?1, ?2, ?3, 'pending', ?4, ?4 \
+         SELECT c.user_id, mc.monitor_id, c.id, c.name, c.kind, ?1, ?2, 'down', 'pending', ?3, ?3 \
          FROM monitor_channels mc JOIN channels c ON c.id = mc.channel_id \
-         WHERE mc.monitor_id = ?5 \
+         WHERE mc.monitor_id = ?4 \
          ON CONFLICT DO NOTHING",
     )
     .bind(event)
     .bind(incident)
-    .bind(kind.as_str())
     .bind(at.as_millis())
     .bind(monitor.0)
     .execute(&mut *conn)
@@ -234,22 +245,76 @@ pub async fn queue_alerts(
     Ok(queued.rows_affected())
 }
 
+/// Ends an outage's alerts: queues `kind` (up, or paused) where its down alert went or is
+/// going, and drops the reminders still waiting. A pause also drops a down not yet sent: a
+/// paused monitor raises no alarm, and what was not said needs no taking back.
+pub async fn queue_end(
+    conn: &mut SqliteConnection,
+    incident: i64,
+    event: Option<i64>,
+    kind: AlertKind,
+    at: Timestamp,
+) -> Result<u64> {
+    let dropped: &[&str] = if kind == AlertKind::Paused {
+        &["reminder", "down"]
+    } else {
+        &["reminder"]
+    };
+    for dropped_kind in dropped {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'skipped', last_error = ?, claimed_until = NULL, claimed_by = NULL \
+             WHERE incident_id = ? AND kind = ? AND state = 'pending' \
+               AND (claimed_until IS NULL OR claimed_until <= ?)",
+        )
+        .bind(if kind == AlertKind::Paused {
+            "the monitor was paused"
+        } else {
+            "the monitor was up again"
+        })
+        .bind(incident)
+        .bind(dropped_kind)
+        .bind(at.as_millis())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let queued = sqlx::query(
+        "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
+             event_id, incident_id, kind, state, created_at, next_attempt_at) \
+         SELECT d.user_id, d.monitor_id, d.channel_id, d.channel_name, d.channel_kind, ?1, d.incident_id, \
+             ?2, 'pending', ?3, ?3 \
+         FROM deliveries d \
+         WHERE d.incident_id = ?4 AND d.kind = 'down' AND d.channel_id IS NOT NULL \
+           AND d.state IN ('pending', 'sent') \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(event)
+    .bind(kind.as_str())
+    .bind(at.as_millis())
+    .bind(incident)
+    .execute(&mut *conn)
+    .await?;
+    Ok(queued.rows_affected())
+}
+
+/// Reminders go where a down alert was sent, `remind_every` after the last alert that reached
+/// the channel, and never while one is still waiting: a channel that fails gets no pile.
 pub async fn enqueue_reminders(conn: &mut SqliteConnection, now: Timestamp) -> Result<u64> {
     let queued = sqlx::query(
         "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
              incident_id, kind, seq, state, created_at, next_attempt_at) \
-         SELECT c.user_id, m.id, c.id, c.name, c.kind, i.id, 'reminder', last.seq + 1, 'pending', ?1, ?1 \
+         SELECT d.user_id, d.monitor_id, d.channel_id, d.channel_name, d.channel_kind, i.id, 'reminder', \
+             last.seq + 1, 'pending', ?1, ?1 \
          FROM incidents i \
          JOIN monitors m ON m.id = i.monitor_id AND m.paused = 0 AND m.remind_every_s IS NOT NULL \
-         JOIN monitor_channels mc ON mc.monitor_id = m.id \
-         JOIN channels c ON c.id = mc.channel_id \
-         JOIN (SELECT incident_id, channel_id, max(seq) AS seq, max(created_at) AS last_at \
+         JOIN (SELECT incident_id, channel_id, max(seq) AS seq, max(sent_at) AS last_sent, \
+                      sum(state = 'pending') AS waiting \
                FROM deliveries \
                WHERE kind IN ('down', 'reminder') \
                  AND incident_id IN (SELECT id FROM incidents WHERE ended_at IS NULL) \
-               GROUP BY incident_id, channel_id) last \
-           ON last.incident_id = i.id AND last.channel_id = c.id \
-         WHERE i.ended_at IS NULL AND last.last_at + m.remind_every_s * 1000 <= ?1 \
+               GROUP BY incident_id, channel_id) last ON last.incident_id = i.id \
+         JOIN deliveries d ON d.incident_id = i.id AND d.channel_id = last.channel_id AND d.kind = 'down' \
+         WHERE i.ended_at IS NULL AND last.waiting = 0 AND last.last_sent IS NOT NULL \
+           AND last.last_sent + m.remind_every_s * 1000 <= ?1 \
          ON CONFLICT DO NOTHING",
     )
     .bind(now.as_millis())
@@ -264,9 +329,11 @@ struct ClaimRow {
     kind: String,
     attempts: i64,
     created_at: i64,
+    claimed_until: i64,
+    channel_id: Option<i64>,
     incident_id: Option<i64>,
-    channel_kind: Option<String>,
-    settings: Option<String>,
+    dest_kind: Option<String>,
+    dest_settings: Option<String>,
     monitor_id: Option<i64>,
     monitor_name: Option<String>,
     monitor_url: Option<String>,
@@ -291,8 +358,9 @@ impl ClaimRow {
     fn into_claimed(self) -> Result<ClaimedDelivery> {
         let kind =
             AlertKind::parse(&self.kind).ok_or_else(|| corrupt("delivery kind", &self.kind))?;
-        let channel = match (&self.channel_kind, &self.settings) {
-            (Some(k), Some(s)) => Some(ChannelSettings::from_stored(k, s)?),
+        // A deleted channel gets nothing more, even where an earlier alert went.
+        let channel = match (self.channel_id, &self.dest_kind, &self.dest_settings) {
+            (Some(_), Some(k), Some(s)) => Some(ChannelSettings::from_stored(k, s)?),
             _ => None,
         };
         let created_at = Timestamp::from_millis(self.created_at);
@@ -304,6 +372,7 @@ impl ClaimRow {
             id: self.id,
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
             created_at,
+            lease: Timestamp::from_millis(self.claimed_until),
             channel,
             alert: Alert {
                 delivery: self.id,
@@ -315,9 +384,9 @@ impl ClaimRow {
                     AlertKind::Down | AlertKind::Up => {
                         self.event_at.map_or(created_at, Timestamp::from_millis)
                     }
-                    AlertKind::Reminder | AlertKind::Test => created_at,
+                    AlertKind::Reminder | AlertKind::Paused | AlertKind::Test => created_at,
                 },
-                cause: if kind == AlertKind::Up { None } else { cause },
+                cause: if kind.is_bad() { cause } else { None },
                 incident: self.incident_id,
                 down_since: started,
                 outage: match (started, ended) {
@@ -330,6 +399,8 @@ impl ClaimRow {
     }
 }
 
+/// Claims due deliveries. One channel has one delivery under way at most, and an outage's
+/// alerts to one channel go in order: none is taken while an earlier one still waits.
 pub async fn claim(
     conn: &mut SqliteConnection,
     node: &str,
@@ -337,32 +408,49 @@ pub async fn claim(
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>> {
+    let lease_until = now.saturating_add(lease).as_millis();
     let ids: Vec<i64> = sqlx::query_scalar(
-        "UPDATE deliveries SET claimed_until = ?1, claimed_by = ?4, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM deliveries \
-                      WHERE state = 'pending' AND next_attempt_at <= ?2 \
-                        AND (claimed_until IS NULL OR claimed_until <= ?2) \
-                      ORDER BY next_attempt_at LIMIT ?3) \
+        "UPDATE deliveries SET claimed_until = ?1, claimed_by = ?2, attempts = attempts + 1, \
+             dest_kind = CASE WHEN kind = 'down' \
+                 THEN (SELECT c.kind FROM channels c WHERE c.id = deliveries.channel_id) ELSE dest_kind END, \
+             dest_settings = CASE WHEN kind = 'down' \
+                 THEN (SELECT c.settings FROM channels c WHERE c.id = deliveries.channel_id) ELSE dest_settings END \
+         WHERE id IN ( \
+             SELECT min(d.id) FROM deliveries d \
+             WHERE d.state = 'pending' AND d.next_attempt_at <= ?3 \
+               AND (d.claimed_until IS NULL OR d.claimed_until <= ?3) \
+               AND NOT EXISTS (SELECT 1 FROM deliveries e \
+                   WHERE e.channel_id = d.channel_id AND e.state = 'pending' AND e.claimed_until > ?3) \
+               AND NOT EXISTS (SELECT 1 FROM deliveries e \
+                   WHERE e.incident_id = d.incident_id AND e.channel_id = d.channel_id \
+                     AND e.state = 'pending' AND e.id < d.id) \
+             GROUP BY coalesce(d.channel_id, -d.id) \
+             ORDER BY min(d.next_attempt_at) LIMIT ?4) \
          RETURNING id",
     )
-    .bind(now.saturating_add(lease).as_millis())
+    .bind(lease_until)
+    .bind(node)
     .bind(now.as_millis())
     .bind(i64::from(limit))
-    .bind(node)
     .fetch_all(&mut *conn)
     .await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // The alerts after a down go where the down went; a down goes where its channel points now.
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT d.id, d.kind, d.attempts, d.created_at, d.incident_id, \
-             c.kind AS channel_kind, c.settings, \
+        "SELECT d.id, d.kind, d.attempts, d.created_at, d.claimed_until, d.channel_id, d.incident_id, \
+             CASE WHEN d.kind = 'down' THEN d.dest_kind ELSE coalesce(dn.dest_kind, c.kind) END AS dest_kind, \
+             CASE WHEN d.kind = 'down' THEN d.dest_settings \
+                  ELSE coalesce(dn.dest_settings, c.settings) END AS dest_settings, \
              m.id AS monitor_id, m.name AS monitor_name, m.url AS monitor_url, \
              e.at AS event_at, e.cause_kind AS event_cause_kind, e.cause_message AS event_cause_message, \
              i.started_at, i.ended_at, i.cause_kind AS incident_cause_kind, \
              i.cause_message AS incident_cause_message \
          FROM deliveries d \
          LEFT JOIN channels c ON c.id = d.channel_id \
+         LEFT JOIN deliveries dn ON dn.incident_id = d.incident_id AND dn.channel_id = d.channel_id \
+             AND dn.kind = 'down' \
          LEFT JOIN monitors m ON m.id = d.monitor_id \
          LEFT JOIN events e ON e.id = d.event_id \
          LEFT JOIN incidents i ON i.id = d.incident_id \
@@ -374,17 +462,44 @@ pub async fn claim(
     }
     list.push_unseparated(") ORDER BY d.id");
     let rows: Vec<ClaimRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    rows.into_iter().map(ClaimRow::into_claimed).collect()
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.id;
+        match row.into_claimed() {
+            Ok(delivery) => claimed.push(delivery),
+            // One row that no longer reads must not hold up everyone else's alerts.
+            Err(e) => {
+                tracing::error!(delivery = id, error = %e, "a queued alert cannot be read; giving it up");
+                finish(
+                    conn,
+                    id,
+                    node,
+                    Timestamp::from_millis(lease_until),
+                    &DeliveryOutcome::Failed(e.to_string()),
+                    now,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(claimed)
 }
 
+/// Records how an attempt ended, if the delivery is still ours: `false` when the lease ran out
+/// and someone else took it meanwhile.
 pub async fn finish(
     conn: &mut SqliteConnection,
     id: i64,
+    node: &str,
+    lease: Timestamp,
     outcome: &DeliveryOutcome,
     now: Timestamp,
-) -> Result<()> {
+) -> Result<bool> {
     let (state, next, sent, error) = match outcome {
         DeliveryOutcome::Sent => (DeliveryState::Sent, None, Some(now), None),
+        DeliveryOutcome::SentPartly(error) => {
+            (DeliveryState::Sent, None, Some(now), Some(error.as_str()))
+        }
         DeliveryOutcome::Retry { at, error } => (
             DeliveryState::Pending,
             Some(*at),
@@ -394,19 +509,21 @@ pub async fn finish(
         DeliveryOutcome::Failed(error) => (DeliveryState::Failed, None, None, Some(error.as_str())),
         DeliveryOutcome::Skipped(why) => (DeliveryState::Skipped, None, None, Some(why.as_str())),
     };
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE deliveries SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), \
              sent_at = ?, last_error = ?, claimed_until = NULL, claimed_by = NULL \
-         WHERE id = ?",
+         WHERE id = ? AND claimed_by = ? AND claimed_until = ?",
     )
     .bind(state.as_str())
     .bind(next.map(Timestamp::as_millis))
     .bind(sent.map(Timestamp::as_millis))
     .bind(error)
     .bind(id)
+    .bind(node)
+    .bind(lease.as_millis())
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(updated.rows_affected() > 0)
 }
 
 #[derive(sqlx::FromRow)]
@@ -459,6 +576,9 @@ pub async fn log_test(
 ) -> Result<Delivery> {
     let (state, sent, error) = match outcome {
         DeliveryOutcome::Sent => (DeliveryState::Sent, Some(now), None),
+        DeliveryOutcome::SentPartly(error) => {
+            (DeliveryState::Sent, Some(now), Some(error.as_str()))
+        }
         DeliveryOutcome::Retry { error, .. } | DeliveryOutcome::Failed(error) => {
             (DeliveryState::Failed, None, Some(error.as_str()))
         }

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
+use crate::alert::message::AlertKind;
 use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::Outcome;
 use crate::timestamp::Timestamp;
@@ -455,13 +456,15 @@ impl Store for SqliteStore {
     async fn finish_delivery(
         &self,
         id: i64,
+        node: &str,
+        lease: Timestamp,
         outcome: &DeliveryOutcome,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut tx = self.write().await?;
-        alerts::finish(&mut tx, id, outcome, now).await?;
+        let ours = alerts::finish(&mut tx, id, node, lease, outcome, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(ours)
     }
 
     async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64> {
@@ -510,6 +513,10 @@ async fn pause_change(
             .bind(id.0)
             .fetch_optional(&mut *conn)
             .await?;
+        // The outage's alerts end with the pause.
+        if let Some(incident) = closed {
+            alerts::queue_end(conn, incident, None, AlertKind::Paused, now).await?;
+        }
         (status, "paused", closed)
     } else {
         ("paused", Status::Pending.as_str(), None)

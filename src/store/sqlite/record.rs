@@ -115,14 +115,14 @@ async fn record_transition(
     .fetch_one(&mut *conn)
     .await?;
     // A first success is no news; going down is, and so is coming back.
-    let alert = match (t.from, t.to) {
-        (_, Status::Down) => Some(AlertKind::Down),
-        (Status::Down, Status::Up) => Some(AlertKind::Up),
-        _ => None,
-    };
-    match alert {
-        Some(kind) => alerts::queue_alerts(conn, monitor, event, incident, kind, t.at).await,
-        None => Ok(0),
+    match (t.from, t.to, incident) {
+        (_, Status::Down, Some(incident)) => {
+            alerts::queue_down(conn, monitor, event, incident, t.at).await
+        }
+        (Status::Down, Status::Up, Some(incident)) => {
+            alerts::queue_end(conn, incident, Some(event), AlertKind::Up, t.at).await
+        }
+        _ => Ok(0),
     }
 }
 
