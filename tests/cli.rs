@@ -219,7 +219,9 @@ fn an_alert_pending_when_upbeat_is_killed_is_sent_exactly_once_after_a_restart()
     std::fs::write(&ca, &cert.pem).unwrap();
     let slack = rt.block_on(service::FakeService::start(200, "ok"));
     let slack_url = slack.url("/services/T0/B0/very-secret-token");
-    // Logs go to files: a debug log outgrows a pipe that is read only at the end.
+    let hook = rt.block_on(service::FakeService::start(200, ""));
+    let hook_url = hook.url("/in?token=query-secret-token");
+    // Logs go to files: a trace log outgrows a pipe that is read only at the end.
     let start = |log: &str| {
         let mut child = upbeat(dir.path())
             .stderr(std::fs::File::create(dir.path().join(log)).unwrap())
@@ -234,7 +236,8 @@ fn an_alert_pending_when_upbeat_is_killed_is_sent_exactly_once_after_a_restart()
             .env("UPBEAT_SMTP_FROM", "upbeat <alerts@example.com>")
             .env("UPBEAT_SMTP_CA_FILE", &ca)
             .env("UPBEAT_ALERT_RETRY", "200ms")
-            .env("RUST_LOG", "debug")
+            // Everything is logged, so that whatever logs a secret is caught.
+            .env("RUST_LOG", "trace")
             .spawn()
             .unwrap();
         wait_healthy(&mut child, api);
@@ -287,13 +290,22 @@ fn an_alert_pending_when_upbeat_is_killed_is_sent_exactly_once_after_a_restart()
         Some(&token),
         Some(serde_json::json!({"kind": "slack", "settings": {"webhook_url": slack_url}})),
     );
+    let webhook = call(
+        reqwest::Method::POST,
+        "/api/channels",
+        Some(&token),
+        Some(
+            serde_json::json!({"kind": "webhook", "settings": {"url": hook_url,
+            "headers": {"Authorization": "Bearer header-secret-token"}, "secret": "signing-secret-key"}}),
+        ),
+    );
     call(
         reqwest::Method::POST,
         "/api/monitors",
         Some(&token),
         Some(
             serde_json::json!({"name": "API", "url": "http://127.0.0.1:1/", "interval": 1,
-                                "failure_threshold": 1, "channels": [email, chat["id"]]}),
+                                "failure_threshold": 1, "channels": [email, chat["id"], webhook["id"]]}),
         ),
     );
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -337,8 +349,20 @@ fn an_alert_pending_when_upbeat_is_killed_is_sent_exactly_once_after_a_restart()
     let log = ["first.log", "second.log"]
         .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
         .join("\n");
-    for secret in ["hunter2-secret", "very-secret-token"] {
+    assert_eq!(
+        hook.received().len(),
+        1,
+        "the webhook alert was not repeated"
+    );
+    for secret in [
+        "hunter2-secret",
+        "very-secret-token",
+        "query-secret-token",
+        "header-secret-token",
+        "signing-secret-key",
+    ] {
         assert!(!log.contains(secret), "the log shows {secret}");
     }
     assert!(log.contains("alert sent"), "{log}");
+    assert!(log.contains("TRACE"), "the log holds everything");
 }

@@ -197,7 +197,14 @@ impl ChannelSettings {
             out.push(u.to_owned());
             if let Ok(parsed) = url::Url::parse(u) {
                 out.push(parsed.path().to_owned());
+                out.extend(
+                    parsed
+                        .path_segments()
+                        .and_then(|mut s| s.next_back())
+                        .map(str::to_owned),
+                );
                 out.extend(parsed.query().map(str::to_owned));
+                out.extend(parsed.query_pairs().map(|(_, v)| v.into_owned()));
                 out.extend(parsed.password().map(str::to_owned));
             }
         };
@@ -228,6 +235,8 @@ impl ChannelSettings {
         }
         // Short fragments ("/", "") would blank out innocent text.
         out.retain(|s| s.len() >= 4);
+        // The longest first, so that a whole URL goes before the parts of it.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
         out
     }
 
@@ -465,6 +474,7 @@ impl ChannelSpec {
             )
         })?;
         let mut settings = f.object("settings")?.cloned().unwrap_or_default();
+        let mut repointed = false;
         if let Some(current) = current.filter(|c| c.settings.kind() == kind)
             && let (Value::Object(stored), Value::Object(shown)) = (
                 current.settings.to_json(),
@@ -486,12 +496,18 @@ impl ChannelSpec {
             });
             if same_destination {
                 restore(&mut settings, &stored, &shown, &|_| true);
+            } else {
+                repointed = true;
             }
         }
         if let Some(key) = find_mask(&settings) {
             return Err(FieldError::new(
                 format!("settings.{key}"),
-                "is masked: send the secret itself",
+                if repointed {
+                    "is masked, and the channel now points elsewhere: send the secret itself, as it is only kept for the same destination"
+                } else {
+                    "is masked: send the secret itself"
+                },
             ));
         }
         let settings = ChannelSettings::parse(kind, &settings)?;
@@ -509,7 +525,8 @@ impl ChannelSpec {
     /// A partial update: the fields given replace the stored ones (settings field by field),
     /// and the result is validated whole.
     pub fn patch(current: &ChannelSpec, patch: &Map<String, Value>) -> Result<Self, FieldError> {
-        let mut merged = current.to_json(false);
+        // Merged as shown, so the stored secrets come back only as [`Self::parse`] allows.
+        let mut merged = current.to_json(true);
         let kind_changes = patch.contains_key("kind") && patch.get("kind") != merged.get("kind");
         if kind_changes {
             // Another kind has other settings: they start afresh.
@@ -686,6 +703,63 @@ mod tests {
         // Without a stored secret to stand for, the mask is refused.
         let err = ChannelSpec::parse(&shown, None).unwrap_err();
         assert_eq!(err.field, "settings.webhook_url");
+    }
+
+    #[test]
+    fn a_channel_pointed_elsewhere_takes_its_secrets_anew() {
+        let hook = parse(json!({"kind": "webhook", "settings": {
+            "url": "https://hooks.example.com/in?token=URLSECRET",
+            "headers": {"Authorization": "Bearer T0K"}, "secret": "K3Y"}}))
+        .unwrap();
+        let shown = Value::Object(hook.to_json(true)).to_string();
+        assert!(
+            !shown.contains("URLSECRET") && !shown.contains("/in"),
+            "{shown}"
+        );
+        let patch = |v: Value| ChannelSpec::patch(&hook, v.as_object().unwrap());
+        // Renamed, or sent back as shown: everything is kept.
+        assert_eq!(
+            patch(json!({"name": "Ops"})).unwrap().settings,
+            hook.settings
+        );
+        // Pointed elsewhere: the stored header and signing key do not follow.
+        let err = patch(json!({"settings": {"url": "https://attacker.example/"}})).unwrap_err();
+        assert!(err.field.starts_with("settings."), "{err:?}");
+        assert!(err.message.contains("points elsewhere"), "{err:?}");
+        let moved = patch(json!({"settings": {"url": "https://new.example/",
+            "headers": {"Authorization": "Bearer NEW"}, "secret": "N3W"}}))
+        .unwrap();
+        assert!(moved.settings.to_json().to_string().contains("N3W"));
+        // The same for an ntfy server and its token.
+        let ntfy = parse(json!({"kind": "ntfy", "settings": {"server": "https://ntfy.example/", "topic": "t", "token": "tk_S"}})).unwrap();
+        let err = ChannelSpec::patch(
+            &ntfy,
+            json!({"settings": {"server": "https://attacker.example"}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "settings.token");
+    }
+
+    #[test]
+    fn an_ntfy_server_is_its_root_and_never_ends_with_the_topic() {
+        let server = |v: Value| match parse(v).unwrap().settings {
+            ChannelSettings::Ntfy { server, .. } => server.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            server(
+                json!({"kind": "ntfy", "settings": {"server": "https://example.com/ntfy", "topic": "t"}})
+            ),
+            "https://example.com/ntfy/"
+        );
+        assert_eq!(
+            server(json!({"kind": "ntfy", "settings": {"topic": "t"}})),
+            "https://ntfy.sh/"
+        );
+        let err = parse(json!({"kind": "ntfy", "settings": {"server": "https://ntfy.sh/alerts", "topic": "alerts"}})).unwrap_err();
+        assert_eq!(err.field, "settings.server");
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn ca_file(cert: &TestCert) -> tempfile::NamedTempFile {
     file
 }
 
-async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
+pub async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
     app.get("/api/alerts", token)
         .await
         .1
@@ -338,5 +338,68 @@ async fn smtps_speaks_tls_from_the_first_byte() {
     assert_eq!(
         mails[0].header("Subject").as_deref(),
         Some("[TEST] Email me")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_address_gets_its_own_mail_and_a_refused_one_stops_no_other() {
+    let cert = TestCert::new();
+    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
+    let ca = ca_file(&cert);
+    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    let token = app.register("ada@example.com").await;
+    let test = |addresses: Value| {
+        let (app, token) = (&app, &token);
+        async move {
+            let (_, channel) = app
+                .post(
+                    "/api/channels",
+                    token,
+                    json!({"kind": "email", "settings": {"addresses": addresses}}),
+                )
+                .await;
+            app.post(
+                &format!("/api/channels/{}/test", channel["id"]),
+                token,
+                json!({}),
+            )
+            .await
+            .1
+        }
+    };
+
+    let tested = test(json!([
+        "oncall@example.com",
+        "gone@example.com",
+        "ops@example.com"
+    ]))
+    .await;
+    assert_eq!(tested["ok"], false, "{tested}");
+    let error = tested["error"].as_str().unwrap();
+    assert!(
+        error.contains("gone@example.com") && error.contains("550"),
+        "{error}"
+    );
+    assert_eq!(tested["delivery"]["state"], "sent", "sent, to some");
+    let mails = mail.mails();
+    let to: Vec<_> = mails.iter().map(|m| m.to.clone()).collect();
+    assert_eq!(to, [["oncall@example.com"], ["ops@example.com"]]);
+    for m in &mails {
+        let id = m.header("Message-ID").unwrap_or_default();
+        assert!(id.ends_with("@example.com>"), "{id}");
+        assert!(
+            !m.header("To").unwrap_or_default().contains(','),
+            "one recipient each"
+        );
+    }
+
+    // Refused by every address: failed for good. Turned away for now: tried again later.
+    let tested = test(json!(["gone@example.com"])).await;
+    assert_eq!(tested["delivery"]["state"], "failed", "{tested}");
+    let tested = test(json!(["full@example.com"])).await;
+    let error = tested["error"].as_str().unwrap();
+    assert!(
+        error.contains("full@example.com") && error.contains("452"),
+        "{error}"
     );
 }

@@ -11,10 +11,28 @@ use sha2::Sha256;
 use std::time::Duration;
 use upbeat::config::HumanDuration;
 
-async fn create_channel(app: &TestApp, token: &str, body: Value) -> Value {
+pub async fn create_channel(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, channel) = app.post("/api/channels", token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{channel}");
     channel
+}
+
+pub async fn webhook_channel(app: &TestApp, token: &str, url: &str) -> Value {
+    create_channel(
+        app,
+        token,
+        json!({"kind": "webhook", "settings": {"url": url}}),
+    )
+    .await
+}
+
+pub async fn pagerduty_channel(app: &TestApp, token: &str, routing_key: &str) -> Value {
+    create_channel(
+        app,
+        token,
+        json!({"kind": "pagerduty", "settings": {"routing_key": routing_key}}),
+    )
+    .await
 }
 
 /// A monitor alerting only `channel`, taken down and brought back up; returns its id.
@@ -35,7 +53,7 @@ async fn outage(app: &TestApp, token: &str, target: &Target, name: &str, channel
     id
 }
 
-async fn requests(service: &FakeService, n: usize) -> Vec<Received> {
+pub async fn requests(service: &FakeService, n: usize) -> Vec<Received> {
     poll(
         &format!("{n} requests"),
         || async { service.received() },
@@ -45,7 +63,7 @@ async fn requests(service: &FakeService, n: usize) -> Vec<Received> {
 }
 
 /// The app, with hosted APIs whose base address upbeat knows pointed at `service`.
-async fn app_with_service(service: &FakeService) -> TestApp {
+pub async fn app_with_service(service: &FakeService) -> TestApp {
     let base = service.url("");
     spawn_app_with(|c| {
         c.public_url = Some("https://upbeat.example".into());
@@ -412,12 +430,7 @@ async fn pagerduty_triggers_and_resolves_one_incident_per_outage() {
     let target = Target::start().await;
     let token = app.register("ada@example.com").await;
     let key = "e93facc04764012d7bfb002500d5d1a6";
-    let channel = create_channel(
-        &app,
-        &token,
-        json!({"kind": "pagerduty", "settings": {"routing_key": key}}),
-    )
-    .await;
+    let channel = pagerduty_channel(&app, &token, key).await;
     outage(
         &app,
         &token,
@@ -500,12 +513,7 @@ async fn a_refusing_destination_is_not_retried_and_a_failing_one_is() {
     let app = app_with_service(&hook).await;
     let target = Target::start().await;
     let token = app.register("ada@example.com").await;
-    let channel = create_channel(
-        &app,
-        &token,
-        json!({"kind": "webhook", "settings": {"url": hook.url("/h")}}),
-    )
-    .await;
+    let channel = webhook_channel(&app, &token, &hook.url("/h")).await;
     app.create_monitor(
         &token,
         json!({"url": target.url("/status/500"), "interval": 1, "failure_threshold": 1, "channels": [channel["id"]]}),
@@ -542,12 +550,7 @@ async fn reminders_repeat_while_down_and_stop_on_recovery() {
     let app = app_with_service(&hook).await;
     let target = Target::start().await;
     let token = app.register("ada@example.com").await;
-    let channel = create_channel(
-        &app,
-        &token,
-        json!({"kind": "webhook", "settings": {"url": hook.url("/h")}}),
-    )
-    .await;
+    let channel = webhook_channel(&app, &token, &hook.url("/h")).await;
     let m = app
         .create_monitor(
             &token,

@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod alerts;
 mod channels;
+mod delivery;
 mod history;
 mod monitors;
 mod ownership;

@@ -114,7 +114,7 @@ async fn hostile_targets_are_failed_checks_and_nothing_more() {
     let cases: Vec<(&str, std::net::SocketAddr, Value)> = vec![
         (
             "endless body",
-            endless_body_server().await,
+            endless_body_server(200).await,
             json!({"ok": true}),
         ),
         (

@@ -1,6 +1,7 @@
 //! A mail server on loopback that speaks enough SMTP for a real client: EHLO, STARTTLS with a
 //! certificate made here, AUTH PLAIN and LOGIN, MAIL, RCPT, DATA, QUIT. It keeps what it
-//! receives for the test to read.
+//! receives for the test to read. Like a real server it turns some recipients away: `gone@…`
+//! for good (550, no such user), `full@…` for now (452, mailbox full).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -184,8 +185,15 @@ async fn session(
             to.clear();
             reply(&mut r, "250 ok").await?;
         } else if upper.starts_with("RCPT TO:") {
-            to.push(cmd[8..].trim().trim_matches(['<', '>']).to_owned());
-            reply(&mut r, "250 ok").await?;
+            let recipient = cmd[8..].trim().trim_matches(['<', '>']).to_owned();
+            if recipient.starts_with("gone@") {
+                reply(&mut r, "550 5.1.1 no such user").await?;
+            } else if recipient.starts_with("full@") {
+                reply(&mut r, "452 4.2.2 mailbox full").await?;
+            } else {
+                to.push(recipient);
+                reply(&mut r, "250 ok").await?;
+            }
         } else if upper == "DATA" {
             reply(&mut r, "354 go ahead").await?;
             let mut data = String::new();

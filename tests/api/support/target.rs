@@ -218,8 +218,9 @@ pub async fn raw_server(response: Vec<u8>, hold: bool) -> SocketAddr {
     addr
 }
 
-/// A server whose answer never ends: a 200 and then body bytes for as long as they are read.
-pub async fn endless_body_server() -> SocketAddr {
+/// A server whose answer never ends: the status `code` and then body bytes for as long as they
+/// are read.
+pub async fn endless_body_server(code: u16) -> SocketAddr {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -228,9 +229,8 @@ pub async fn endless_body_server() -> SocketAddr {
             tokio::spawn(async move {
                 let mut request = [0u8; 4096];
                 let _ = stream.read(&mut request).await;
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n")
-                    .await;
+                let head = format!("HTTP/1.1 {code} Whatever\r\ncontent-type: text/plain\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes()).await;
                 let chunk = vec![b'x'; 64 * 1024];
                 while stream.write_all(&chunk).await.is_ok() {}
             });
