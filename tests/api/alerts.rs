@@ -29,6 +29,17 @@ fn ca_file(cert: &TestCert) -> tempfile::NamedTempFile {
     file
 }
 
+/// The alert history once it holds `n` alerts and none is waiting or being sent: a delivery's
+/// request reaches its destination a moment before its outcome is written.
+pub async fn settled(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
+    poll(
+        &format!("{n} settled alerts"),
+        || alerts(app, token),
+        |a| a.len() >= n && a.iter().all(|d| d["state"] != "pending"),
+    )
+    .await
+}
+
 pub async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
     app.get("/api/alerts", token)
         .await
@@ -98,7 +109,7 @@ async fn down_then_up_arrive_once_each_by_email_with_what_happened() {
         || async { mail.mails().len() == 2 },
     )
     .await;
-    let history = alerts(&app, &token).await;
+    let history = settled(&app, &token, 2).await;
     let kinds: Vec<_> = history
         .iter()
         .map(|a| (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap()))
@@ -210,12 +221,7 @@ async fn without_a_mail_transport_email_alerts_are_off_and_say_so() {
         json!({"url": target.url("/status/500"), "interval": 1, "failure_threshold": 1}),
     )
     .await;
-    let skipped = poll(
-        "the skipped alert",
-        || alerts(&app, &token),
-        |a| !a.is_empty(),
-    )
-    .await;
+    let skipped = settled(&app, &token, 1).await;
     assert_eq!(skipped[0]["state"], "skipped");
     assert!(
         skipped[0]["last_error"]

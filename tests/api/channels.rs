@@ -1,6 +1,7 @@
 //! Channels: owned like monitors, secrets write-only, and for each hosted service the exact
 //! request it documents, checked by a stand-in on loopback.
 
+use crate::alerts::settled;
 use crate::support::service::{FakeService, Received};
 use crate::support::target::Target;
 use crate::support::{TestApp, poll, spawn_app, spawn_app_with};
@@ -348,14 +349,10 @@ async fn slack_discord_and_teams_get_their_native_formats() {
             "{kind}: {}",
             received[1].json()
         );
-        let (_, history) = app.get("/api/alerts", &token).await;
+        let history = settled(&app, &token, 2).await;
         assert!(
-            history
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|a| a["state"] == "sent"),
-            "{kind}: {history}"
+            history.iter().all(|a| a["state"] == "sent"),
+            "{kind}: {history:?}"
         );
     }
 }
