@@ -7,7 +7,7 @@
 
 use super::message::{Alert, AlertKind};
 use super::send::{SendError, Senders};
-use crate::store::{ClaimedDelivery, DeliveryOutcome, Store};
+use crate::store::{ClaimedDelivery, DeliveryOutcome, FinishedDelivery, Store};
 use crate::timestamp::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +32,7 @@ const REMINDER_POLL: Duration = Duration::from_secs(5);
 
 pub struct Dispatcher {
     /// The name this node claims under: unique among the nodes sharing the database.
-    node: Arc<str>,
+    node: String,
     store: Arc<dyn Store>,
     senders: Arc<Senders>,
     /// Notified when alerts were queued.
@@ -60,6 +60,9 @@ impl Dispatcher {
 
     /// Sends until `shutdown`, then gives sends under way `grace` to finish. What is not
     /// finished stays claimed until its lease ends and is sent again after a restart.
+    ///
+    /// Each round records the attempts that ended since the last one and claims what is due
+    /// in one transaction, so a burst of alerts costs one write per round, not two per alert.
     pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
         match self.store.release_claims(&self.node).await {
             Ok(0) => {}
@@ -69,7 +72,11 @@ impl Dispatcher {
             ),
             Err(e) => tracing::error!(error = %e, "releasing earlier claims failed"),
         }
-        let mut sending: JoinSet<()> = JoinSet::new();
+        let mut sending: JoinSet<FinishedDelivery> = JoinSet::new();
+        // Ended attempts not yet recorded. A write that fails keeps them for the next round;
+        // if it keeps failing the leases run out and the deliveries are sent again: better
+        // twice than never.
+        let mut finished = Vec::new();
         let mut next_reminders = tokio::time::Instant::now();
         loop {
             if tokio::time::Instant::now() >= next_reminders {
@@ -81,56 +88,86 @@ impl Dispatcher {
                 next_reminders = tokio::time::Instant::now() + REMINDER_POLL;
             }
             let room = MAX_IN_FLIGHT.saturating_sub(sending.len());
-            if room > 0 {
-                match self
-                    .store
-                    .claim_deliveries(&self.node, Timestamp::now(), LEASE, room as u32)
-                    .await
-                {
+            if room > 0 || !finished.is_empty() {
+                match self.settle(&finished, room).await {
                     Ok(claimed) => {
+                        finished.clear();
                         for delivery in claimed {
                             sending.spawn(deliver(
-                                Arc::clone(&self.node),
-                                Arc::clone(&self.store),
                                 Arc::clone(&self.senders),
                                 delivery,
                                 self.first_retry,
                             ));
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "claiming deliveries failed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "recording and claiming deliveries failed")
+                    }
                 }
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.queued.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
-                Some(_) = sending.join_next(), if !sending.is_empty() => {}
+                Some(done) = sending.join_next(), if !sending.is_empty() => {
+                    finished.extend(done.ok());
+                    while let Some(done) = sending.try_join_next() {
+                        finished.extend(done.ok());
+                    }
+                }
             }
         }
-        if !sending.is_empty()
-            && tokio::time::timeout(grace, async {
-                while sending.join_next().await.is_some() {}
-            })
-            .await
-            .is_err()
-        {
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(done) = sending.join_next().await {
+                finished.extend(done.ok());
+            }
+        })
+        .await;
+        if drained.is_err() {
             tracing::warn!(
                 unfinished = sending.len(),
                 "alerts still being sent at shutdown will be sent after a restart"
             );
             sending.shutdown().await;
         }
+        if !finished.is_empty()
+            && let Err(e) = self.settle(&finished, 0).await
+        {
+            tracing::error!(error = %e, unrecorded = finished.len(), "recording the last deliveries failed; they will be sent again");
+        }
+    }
+
+    /// Records `finished` and claims up to `room` due deliveries.
+    async fn settle(
+        &self,
+        finished: &[FinishedDelivery],
+        room: usize,
+    ) -> crate::store::Result<Vec<ClaimedDelivery>> {
+        let settled = self
+            .store
+            .settle_deliveries(
+                &self.node,
+                finished,
+                Timestamp::now(),
+                LEASE,
+                u32::try_from(room).unwrap_or(u32::MAX),
+            )
+            .await?;
+        for delivery in settled.lost {
+            tracing::warn!(
+                delivery,
+                "the claim ran out while sending; another sender has it"
+            );
+        }
+        Ok(settled.claimed)
     }
 }
 
 async fn deliver(
-    node: Arc<str>,
-    store: Arc<dyn Store>,
     senders: Arc<Senders>,
     delivery: ClaimedDelivery,
     first_retry: Duration,
-) {
+) -> FinishedDelivery {
     let outcome = match &delivery.channel {
         None => DeliveryOutcome::Skipped("the channel was deleted".into()),
         Some(channel) => {
@@ -160,34 +197,11 @@ async fn deliver(
             tracing::warn!(delivery = delivery.id, %error, "alert not sent")
         }
     }
-    // A write that keeps failing leaves the lease to run out, and the delivery is tried again:
-    // better twice than never.
-    let mut wait = Duration::from_millis(200);
-    for attempt in 1..=5 {
-        match store
-            .finish_delivery(
-                delivery.id,
-                &node,
-                delivery.lease,
-                &outcome,
-                Timestamp::now(),
-            )
-            .await
-        {
-            Ok(true) => return,
-            Ok(false) => {
-                tracing::warn!(
-                    delivery = delivery.id,
-                    "the claim ran out while sending; another sender has it"
-                );
-                return;
-            }
-            Err(e) => {
-                tracing::error!(delivery = delivery.id, attempt, error = %e, "recording a delivery failed");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-        }
+    FinishedDelivery {
+        id: delivery.id,
+        lease: delivery.lease,
+        outcome,
+        at: Timestamp::now(),
     }
 }
 

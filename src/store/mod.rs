@@ -160,6 +160,26 @@ pub enum DeliveryOutcome {
     Skipped(String),
 }
 
+/// How an attempt made under a claim ended.
+#[derive(Clone, Debug)]
+pub struct FinishedDelivery {
+    pub id: i64,
+    /// The claim's lease: it tells this claim from a later one.
+    pub lease: Timestamp,
+    pub outcome: DeliveryOutcome,
+    /// When the attempt ended.
+    pub at: Timestamp,
+}
+
+/// What settling deliveries did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Finished attempts left unrecorded: their claim had run out and another sender took
+    /// the delivery.
+    pub lost: Vec<i64>,
+    pub claimed: Vec<ClaimedDelivery>,
+}
+
 /// What storing a batch of results did.
 #[derive(Debug, Default)]
 pub struct Recorded {
@@ -340,28 +360,21 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the channel and detaches it from every monitor; its history stays.
     async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<bool>;
 
-    /// Takes up to `limit` deliveries that are due, for `lease`: until it ends no one else
-    /// takes them, and after it they are due again unless finished.
-    async fn claim_deliveries(
+    /// Records how the `finished` attempts ended, each only if the claim it was made under
+    /// still holds, then takes up to `limit` due deliveries for `lease`: until it ends no one
+    /// else takes them, and after it they are due again unless finished. One transaction, so
+    /// one write to the disk however many alerts move.
+    async fn settle_deliveries(
         &self,
         node: &str,
+        finished: &[FinishedDelivery],
         now: Timestamp,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<ClaimedDelivery>>;
+    ) -> Result<Settled>;
     /// Ends the leases `node` still holds: at start-up they are left over from a crash, and no
     /// other node can be sending them.
     async fn release_claims(&self, node: &str) -> Result<u64>;
-    /// Records how an attempt went, if the claim made at `lease` by `node` still holds; `false`
-    /// when it ran out and another sender took the delivery.
-    async fn finish_delivery(
-        &self,
-        id: i64,
-        node: &str,
-        lease: Timestamp,
-        outcome: &DeliveryOutcome,
-        now: Timestamp,
-    ) -> Result<bool>;
     /// Queues a reminder on every channel of every ongoing outage whose monitor asks for one
     /// and whose last alert is `remind_every` old. Returns how many were queued.
     async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64>;

@@ -448,3 +448,42 @@ async fn one_hanging_channel_on_many_monitors_holds_one_send_and_delays_no_other
         "one send at a time to the hanging channel"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_being_sent_at_shutdown_is_recorded_and_not_sent_again_after_a_restart() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let hook = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    // The destination answers 500 ms after it is asked; the shutdown grace is a second.
+    let channel = webhook_channel(&app, &token, &hook.url("/delay/500")).await;
+    watched(
+        &app,
+        &token,
+        &target,
+        "api",
+        json!({"channels": [channel["id"]]}),
+    )
+    .await;
+    target.set("api", 500);
+    wait_until("the down to reach the destination", || async {
+        hook.hits("/delay/500") == 1
+    })
+    .await;
+    let app = app.restart().await;
+
+    let sent: Vec<Value> = alerts(&app, &token)
+        .await
+        .into_iter()
+        .filter(|a| a["channel_id"] == channel["id"])
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["state"], "sent", "{sent:?}");
+    assert_eq!(sent[0]["attempts"], 1, "{sent:?}");
+    holds_for(
+        "no second send after the restart",
+        Duration::from_secs(3),
+        || async { hook.hits("/delay/500") == 1 },
+    )
+    .await;
+}

@@ -12,6 +12,7 @@ use crate::store::{
 use crate::timestamp::Timestamp;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -399,44 +400,106 @@ impl ClaimRow {
     }
 }
 
+/// The next delivery due for each channel with alerts waiting, in channel order from just
+/// after `after` up to `upto`, skipping channels with a delivery under way: `limit` at most.
+/// It walks the channels with something waiting (an index of pending rows) rather than every
+/// pending row, so a backlog of any size on one channel costs one step.
+pub(super) const CHANNEL_HEADS: &str = "\
+    WITH RECURSIVE waiting(channel_id) AS ( \
+        SELECT min(channel_id) FROM deliveries INDEXED BY deliveries_waiting \
+        WHERE state = 'pending' AND channel_id > ?2 \
+        UNION ALL \
+        SELECT (SELECT min(channel_id) FROM deliveries INDEXED BY deliveries_waiting \
+                WHERE state = 'pending' AND channel_id > w.channel_id) \
+        FROM waiting w WHERE w.channel_id IS NOT NULL AND w.channel_id <= ?3) \
+    SELECT channel_id, head FROM ( \
+        SELECT w.channel_id, \
+            (SELECT d.id FROM deliveries d INDEXED BY deliveries_waiting \
+             WHERE d.state = 'pending' AND d.channel_id = w.channel_id \
+               AND d.next_attempt_at <= ?1 \
+               AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) \
+               AND NOT EXISTS (SELECT 1 FROM deliveries e \
+                   WHERE e.incident_id = d.incident_id AND e.channel_id = d.channel_id \
+                     AND e.state = 'pending' AND e.id < d.id) \
+             ORDER BY d.id LIMIT 1) AS head \
+        FROM waiting w \
+        WHERE w.channel_id IS NOT NULL AND w.channel_id <= ?3 \
+          AND NOT EXISTS (SELECT 1 FROM deliveries e \
+              WHERE e.channel_id = w.channel_id AND e.claimed_until IS NOT NULL \
+                AND e.claimed_until > ?1 AND e.state = 'pending')) \
+    WHERE head IS NOT NULL LIMIT ?4";
+
 /// Claims due deliveries. One channel has one delivery under way at most, and an outage's
 /// alerts to one channel go in order: none is taken while an earlier one still waits.
+/// Channels take turns: each claim starts after the channel the last one ended with
+/// (`turn`), so a channel with a long queue never keeps the others waiting.
 pub async fn claim(
     conn: &mut SqliteConnection,
     node: &str,
     now: Timestamp,
     lease: Duration,
     limit: u32,
+    turn: &AtomicI64,
 ) -> Result<Vec<ClaimedDelivery>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
     let lease_until = now.saturating_add(lease).as_millis();
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "UPDATE deliveries SET claimed_until = ?1, claimed_by = ?2, attempts = attempts + 1, \
+    let limit = i64::from(limit);
+    let after = turn.load(Ordering::Relaxed);
+    let mut heads: Vec<(i64, i64)> = sqlx::query_as(CHANNEL_HEADS)
+        .bind(now.as_millis())
+        .bind(after)
+        .bind(i64::MAX)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    if heads.len() < limit as usize && after > 0 {
+        let more: Vec<(i64, i64)> = sqlx::query_as(CHANNEL_HEADS)
+            .bind(now.as_millis())
+            .bind(0_i64)
+            .bind(after)
+            .bind(limit - heads.len() as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+        heads.extend(more);
+    }
+    if let Some((channel, _)) = heads.last() {
+        turn.store(*channel, Ordering::Relaxed);
+    }
+    // Alerts whose channel was deleted are only marked as such: they need no turn.
+    let orphans: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM deliveries INDEXED BY deliveries_waiting \
+         WHERE state = 'pending' AND channel_id IS NULL AND next_attempt_at <= ?1 \
+           AND (claimed_until IS NULL OR claimed_until <= ?1) LIMIT ?2",
+    )
+    .bind(now.as_millis())
+    .bind(limit - heads.len() as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<i64> = heads.iter().map(|(_, id)| *id).chain(orphans).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
+    q.push_bind(lease_until)
+        .push(", claimed_by = ")
+        .push_bind(node)
+        .push(
+            ", attempts = attempts + 1, \
              dest_kind = CASE WHEN kind = 'down' \
                  THEN (SELECT c.kind FROM channels c WHERE c.id = deliveries.channel_id) ELSE dest_kind END, \
              dest_settings = CASE WHEN kind = 'down' \
                  THEN (SELECT c.settings FROM channels c WHERE c.id = deliveries.channel_id) ELSE dest_settings END \
-         WHERE id IN ( \
-             SELECT min(d.id) FROM deliveries d \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= ?3 \
-               AND (d.claimed_until IS NULL OR d.claimed_until <= ?3) \
-               AND NOT EXISTS (SELECT 1 FROM deliveries e \
-                   WHERE e.channel_id = d.channel_id AND e.state = 'pending' AND e.claimed_until > ?3) \
-               AND NOT EXISTS (SELECT 1 FROM deliveries e \
-                   WHERE e.incident_id = d.incident_id AND e.channel_id = d.channel_id \
-                     AND e.state = 'pending' AND e.id < d.id) \
-             GROUP BY coalesce(d.channel_id, -d.id) \
-             ORDER BY min(d.next_attempt_at) LIMIT ?4) \
-         RETURNING id",
-    )
-    .bind(lease_until)
-    .bind(node)
-    .bind(now.as_millis())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
+             WHERE id IN (",
+        );
+    let mut list = q.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
     }
+    list.push_unseparated(")");
+    q.build().execute(&mut *conn).await?;
+
     // The alerts after a down go where the down went; a down goes where its channel points now.
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT d.id, d.kind, d.attempts, d.created_at, d.claimed_until, d.channel_id, d.incident_id, \

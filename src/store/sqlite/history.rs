@@ -95,14 +95,36 @@ pub async fn events(pool: &SqlitePool, monitor: MonitorId, limit: u32) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::{MONITORS_OF_USER, SqliteStore, record};
+    use crate::store::sqlite::{MONITORS_OF_USER, SqliteStore, alerts, record};
+
+    /// A store on a fresh database file, kept in `dir`.
+    async fn fresh_store(dir: &tempfile::TempDir) -> SqliteStore {
+        let url = format!("sqlite:{}", dir.path().join("plan.db").display());
+        SqliteStore::open(&url).await.unwrap()
+    }
+
+    /// The steps SQLite plans for `sql`, with `params` parameters bound to 0.
+    async fn plan_of(store: &SqliteStore, sql: &str, params: usize) -> Vec<String> {
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {sql}"
+        )));
+        for _ in 0..params {
+            query = query.bind(0_i64);
+        }
+        query
+            .fetch_all(&store.reads)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect()
+    }
 
     /// Every history query reads one range of an index, and never sorts or scans a table.
     #[tokio::test]
     async fn history_queries_are_served_by_indexes() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("plan.db").display());
-        let store = SqliteStore::open(&url).await.unwrap();
+        let store = fresh_store(&dir).await;
         let cases: [(&str, usize, &str); 7] = [
             (
                 LATEST_CHECKS,
@@ -141,19 +163,7 @@ mod tests {
             ),
         ];
         for (sql, params, expected) in cases {
-            let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(
-                format!("EXPLAIN QUERY PLAN {sql}"),
-            ));
-            for _ in 0..params {
-                query = query.bind(0_i64);
-            }
-            let plan: Vec<String> = query
-                .fetch_all(&store.reads)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|(_, _, _, detail)| detail)
-                .collect();
+            let plan = plan_of(&store, sql, params).await;
             assert!(plan.iter().any(|d| d == expected), "{sql}\nplan: {plan:#?}");
             assert!(
                 !plan
@@ -162,5 +172,30 @@ mod tests {
                 "{sql}\nplan: {plan:#?}"
             );
         }
+    }
+
+    /// Claiming deliveries walks the channels with alerts waiting and takes one from each
+    /// through indexes: it never reads a channel's whole queue, nor every pending row.
+    #[tokio::test]
+    async fn claiming_deliveries_reads_one_row_per_waiting_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_of(&fresh_store(&dir).await, alerts::CHANNEL_HEADS, 4).await;
+        for expected in [
+            "SEARCH deliveries USING COVERING INDEX deliveries_waiting (channel_id>?)",
+            "SEARCH d USING INDEX deliveries_waiting (channel_id=?)",
+            "SEARCH e USING INDEX deliveries_claimed (channel_id=? AND claimed_until>?)",
+        ] {
+            assert!(
+                plan.iter().any(|d| d == expected),
+                "{expected}\nplan: {plan:#?}"
+            );
+        }
+        // The only scan is of the list of waiting channels the query builds itself.
+        assert!(
+            plan.iter()
+                .filter(|d| d.starts_with("SCAN") || d.contains("TEMP B-TREE"))
+                .all(|d| d == "SCAN w"),
+            "plan: {plan:#?}"
+        );
     }
 }

@@ -8,9 +8,9 @@ mod record;
 mod rows;
 
 use super::{
-    ActiveMonitor, BucketStats, Channel, ChannelChoice, CheckRecord, ClaimedDelivery, Delivery,
-    DeliveryOutcome, Event, Incident, Monitor, Recorded, Result, Store, StoreError, StoredVerdict,
-    UserCredentials,
+    ActiveMonitor, BucketStats, Channel, ChannelChoice, CheckRecord, Delivery, DeliveryOutcome,
+    Event, FinishedDelivery, Incident, Monitor, Recorded, Result, Settled, Store, StoreError,
+    StoredVerdict, UserCredentials,
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
@@ -24,6 +24,7 @@ use rows::{MonitorRow, VerdictRow, parse_spec};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -47,6 +48,8 @@ pub struct SqliteStore {
     /// For write transactions, apart so that a flood of reads can never starve the writer of
     /// connections. SQLite takes one writer at a time, so two connections are plenty.
     writes: SqlitePool,
+    /// The channel the last claim of deliveries ended with: the next one starts after it.
+    claim_turn: AtomicI64,
 }
 
 impl SqliteStore {
@@ -70,7 +73,11 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { reads, writes })
+        Ok(SqliteStore {
+            reads,
+            writes,
+            claim_turn: AtomicI64::new(0),
+        })
     }
 
     async fn write(&self) -> Result<Transaction<'static, sqlx::Sqlite>> {
@@ -429,17 +436,24 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
-    async fn claim_deliveries(
+    async fn settle_deliveries(
         &self,
         node: &str,
+        finished: &[FinishedDelivery],
         now: Timestamp,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<ClaimedDelivery>> {
+    ) -> Result<Settled> {
         let mut tx = self.write().await?;
-        let claimed = alerts::claim(&mut tx, node, now, lease, limit).await?;
+        let mut lost = Vec::new();
+        for done in finished {
+            if !alerts::finish(&mut tx, done.id, node, done.lease, &done.outcome, done.at).await? {
+                lost.push(done.id);
+            }
+        }
+        let claimed = alerts::claim(&mut tx, node, now, lease, limit, &self.claim_turn).await?;
         tx.commit().await?;
-        Ok(claimed)
+        Ok(Settled { lost, claimed })
     }
 
     async fn release_claims(&self, node: &str) -> Result<u64> {
@@ -451,20 +465,6 @@ impl Store for SqliteStore {
         .execute(&self.writes)
         .await?;
         Ok(released.rows_affected())
-    }
-
-    async fn finish_delivery(
-        &self,
-        id: i64,
-        node: &str,
-        lease: Timestamp,
-        outcome: &DeliveryOutcome,
-        now: Timestamp,
-    ) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let ours = alerts::finish(&mut tx, id, node, lease, outcome, now).await?;
-        tx.commit().await?;
-        Ok(ours)
     }
 
     async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64> {

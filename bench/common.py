@@ -1,0 +1,57 @@
+"""Shared by the benchmarks: upbeat's API, the clock of its process, and check timing."""
+import json
+import os
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+
+class Api:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+        self.token = None
+
+    def call(self, method, path, body=None):
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        req = urllib.request.Request(self.base + path, method=method, headers=headers,
+                                     data=None if body is None else json.dumps(body).encode())
+        with urllib.request.urlopen(req) as r:
+            return json.load(r) if r.status != 204 else None
+
+    def register(self):
+        self.token = self.call("POST", "/api/auth/register",
+                               {"email": "ops@example.com", "password": "correct horse"})["token"]
+
+    def create_monitors(self, count, body):
+        """Creates `count` monitors, `body(i)` describing the i-th, eight requests at a time."""
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: self.call("POST", "/api/monitors", body(i)), range(count)))
+
+    def check_gaps(self, monitors, sample=50):
+        """Gaps between consecutive checks (ms) of `sample` monitors spread over the ids. Each
+        monitor's first check comes at its creation, off its slots: gaps start from its second."""
+        ids = range(1, monitors + 1, max(1, monitors // sample))
+        gaps = []
+        for m in ids:
+            at = [ms(c["at"]) for c in self.call("GET", f"/api/monitors/{m}/checks?limit=1000")]
+            gaps += [a - b for a, b in zip(at, at[1:])][:-1]
+        return len(ids), gaps
+
+
+def cpu_seconds(pid):
+    """User and system CPU time the process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ms(rfc3339):
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000
