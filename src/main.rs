@@ -1,6 +1,7 @@
 //! The `upbeat` command line: parses arguments and hands over to the library.
 
 use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -70,6 +71,8 @@ fn main() -> anyhow::Result<()> {
         .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_writer(writer)
+        // Colours for a person at a terminal; plain text for files and journals.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

@@ -160,7 +160,7 @@ fn flags_beat_the_environment_which_beats_the_file() {
 }
 
 #[test]
-fn serve_creates_its_database_in_wal_mode_and_stops_cleanly_on_sigterm() {
+fn serve_creates_its_database_in_wal_mode_logs_plain_text_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
     let mut child = upbeat(dir.path())
@@ -171,6 +171,10 @@ fn serve_creates_its_database_in_wal_mode_and_stops_cleanly_on_sigterm() {
     let (status, log) = terminate(child);
     assert!(status.success(), "{status}: {log}");
     assert!(log.contains("stopped"), "{log}");
+    assert!(
+        !log.contains('\x1b'),
+        "colour codes in a log that is not a terminal: {log:?}"
+    );
     let header =
         std::fs::read(dir.path().join("upbeat.db")).expect("upbeat.db in the working directory");
     // Bytes 18 and 19 of an SQLite file are its write and read versions: 2 means WAL.
