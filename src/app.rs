@@ -10,7 +10,7 @@ use crate::alert::email::EmailSettings;
 use crate::alert::send::{SendSettings, Senders};
 use crate::config::Config;
 use crate::http::auth::{AttemptLimiter, KeyedLimit, Tokens};
-use crate::http::{self, AppState, MonitorLocks, TEST_SENDS_PER_MINUTE};
+use crate::http::{self, AppState, MonitorLocks, Sessions, TEST_SENDS_PER_MINUTE};
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
 use crate::scheduler::{Job, Scheduler};
@@ -91,6 +91,14 @@ impl App {
                 config.login.per_account_per_minute,
             )),
             test_sends: Arc::new(KeyedLimit::per_minute(TEST_SENDS_PER_MINUTE)),
+            sessions: Arc::new(Sessions::new(
+                secret.as_bytes(),
+                config.session_ttl.0,
+                config
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+            )),
         };
         let router = http::router(state, &config.cors_origins)?;
         let listener = TcpListener::bind(config.listen)

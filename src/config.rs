@@ -27,6 +27,8 @@ pub struct Config {
     pub jwt_secret: Option<Secret>,
     /// How long a login token is valid.
     pub token_ttl: HumanDuration,
+    /// How long a browser stays signed in.
+    pub session_ttl: HumanDuration,
     /// Origins allowed to call the API from a browser (`https://status.example.com`); none by default.
     #[serde(deserialize_with = "list_or_csv")]
     pub cors_origins: Vec<String>,
@@ -83,6 +85,7 @@ impl Default for Config {
             database_url: "sqlite:upbeat.db".into(),
             jwt_secret: None,
             token_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
+            session_ttl: HumanDuration(Duration::from_secs(30 * 24 * 3600)),
             cors_origins: Vec::new(),
             shutdown_grace: HumanDuration(Duration::from_secs(5)),
             dns_servers: Vec::new(),
@@ -181,6 +184,9 @@ impl Config {
         }
         if self.token_ttl.0 < Duration::from_secs(60) {
             bail!("token_ttl must be at least 1m");
+        }
+        if self.session_ttl.0 < Duration::from_secs(60) {
+            bail!("session_ttl must be at least 1m");
         }
         if self.login.per_address_per_minute == 0 || self.login.per_account_per_minute == 0 {
             bail!("login limits must be at least 1 per minute");

@@ -38,6 +38,7 @@ enum Command {
     Settings only in the file or the environment (UPBEAT_<NAME>, nested with __):\n  \
     jwt_secret       token signing secret, 32+ characters (generated and kept in the database when unset)\n  \
     token_ttl        how long a login token lasts [default: 24h]\n  \
+    session_ttl      how long a browser stays signed in [default: 30d]\n  \
     cors_origins     origins allowed to call the API from a browser, comma-separated [default: none]\n  \
     shutdown_grace   how long checks in flight may finish at shutdown [default: 5s]\n  \
     dns_servers      DNS servers for checks, e.g. 10.0.0.2:53 [default: the system's]\n  \

@@ -1,14 +1,17 @@
 //! The HTTP face of upbeat: the JSON API, health, and the errors they answer with. Handlers
 //! validate input and check ownership; they never run SQL or probes themselves.
 
+mod actions;
 mod api;
 pub mod auth;
 mod error;
 mod extract;
 mod server;
+mod ui;
 
-pub use api::MonitorLocks;
+pub use actions::MonitorLocks;
 pub use server::serve;
+pub use ui::session::Sessions;
 
 use crate::account::Passwords;
 use crate::alert::send::Senders;
@@ -39,13 +42,14 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub scheduler: SchedulerHandle,
     pub recorder: RecorderHandle,
-    pub locks: Arc<api::MonitorLocks>,
+    pub locks: Arc<MonitorLocks>,
     pub tokens: Arc<Tokens>,
     pub limiter: Arc<AttemptLimiter>,
     /// Test messages each user may send: each one reaches out to a destination.
     pub test_sends: Arc<KeyedLimit<UserId>>,
     pub passwords: Arc<Passwords>,
     pub senders: Arc<Senders>,
+    pub sessions: Arc<Sessions>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -53,6 +57,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         .route("/healthz", get(health))
         .route("/openapi.json", get(openapi))
         .merge(api::router())
+        .merge(ui::router())
         .fallback(|| async { ApiError::NotFound })
         // Applies to the routes above only, so it comes after them.
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

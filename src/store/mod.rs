@@ -286,6 +286,18 @@ pub trait Store: Send + Sync + 'static {
     async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;
 
+    /// Starts a browser session known by the hash of its token, until `expires`.
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()>;
+    /// The user of an unexpired session.
+    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<UserId>>;
+    async fn end_session(&self, token_hash: &[u8]) -> Result<()>;
+
     async fn create_monitor(
         &self,
         owner: UserId,

@@ -10,6 +10,7 @@ mod delivery;
 mod history;
 mod monitors;
 mod ownership;
+mod pages;
 mod probes;
 mod robustness;
 mod scheduling;

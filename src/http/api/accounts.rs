@@ -1,13 +1,12 @@
 //! `/api/auth/register`, `/api/auth/login` and `/api/me`: signing up, signing in, who am I.
 
-use crate::account::{Email, NewPassword, User};
-use crate::alert::channel::ChannelSpec;
+use crate::account::User;
 use crate::fields::FieldError;
 use crate::http::AppState;
+use crate::http::actions;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
-use crate::store::StoreError;
 use crate::timestamp::Timestamp;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -65,31 +64,7 @@ async fn register(
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<impl IntoResponse> {
     let (email, password) = body.take()?;
-    let email = Email::parse("email", &email)?;
-    let password = NewPassword::parse("password", password)?;
-    // Hashing is deliberately expensive: sign-ups count against the address's attempts.
-    state.limiter.attempt(peer.ip(), None)?;
-    let hash = state.passwords.hash(password).await?;
-    let user = match state
-        .store
-        .create_user(
-            &email,
-            &hash,
-            &ChannelSpec::account_email(&email),
-            Timestamp::now(),
-        )
-        .await
-    {
-        Ok(user) => user,
-        Err(StoreError::Conflict) => {
-            return Err(ApiError::Conflict(FieldError::new(
-                "email",
-                "an account with this email address already exists",
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    tracing::info!(user = %user.id, "account created");
+    let user = actions::sign_up(&state, peer.ip(), &email, password).await?;
     Ok((StatusCode::CREATED, session(&state, user)?))
 }
 
@@ -99,25 +74,8 @@ async fn login(
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<impl IntoResponse> {
     let (email, password) = body.take()?;
-    let wrong = ApiError::Unauthorized("wrong email or password");
-    // An address that cannot be an account's still counts as an attempt from this client.
-    let Ok(email) = Email::parse("email", &email) else {
-        state.limiter.attempt(peer.ip(), None)?;
-        return Err(wrong);
-    };
-    state.limiter.attempt(peer.ip(), Some(email.as_str()))?;
-    let stored = state.store.user_credentials(&email).await?;
-    let (user, hash) = match stored {
-        Some(c) => (Some(c.user), Some(c.password_hash)),
-        None => (None, None),
-    };
-    if !state.passwords.verify(password, hash).await? {
-        return Err(wrong);
-    }
-    match user {
-        Some(user) => session(&state, user),
-        None => Err(wrong),
-    }
+    let user = actions::sign_in(&state, peer.ip(), &email, password).await?;
+    session(&state, user)
 }
 
 async fn me(State(state): State<AppState>, AuthUser(id): AuthUser) -> ApiResult<impl IntoResponse> {

@@ -1,9 +1,9 @@
 //! `/api/alerts` and `/api/monitors/{id}/alerts`: what was sent where, when, and how it went.
 
-use super::monitors::owned_id;
 use super::views::delivery_json;
 use crate::fields::FieldError;
 use crate::http::AppState;
+use crate::http::actions::owned_id;
 use crate::http::auth::AuthUser;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiQuery, MonitorPath};

@@ -1,10 +1,10 @@
 //! A monitor's history: its latest checks, uptime over a window in equal buckets, incidents,
 //! and changes of status.
 
-use super::monitors::owned_id;
 use super::views::{CheckView, EventView, IncidentView};
 use crate::fields::FieldError;
 use crate::http::AppState;
+use crate::http::actions::owned_id;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiQuery, MonitorPath};

@@ -9,7 +9,6 @@ mod views;
 
 use super::AppState;
 use axum::Router;
-pub use monitors::MonitorLocks;
 
 pub fn router() -> Router<AppState> {
     Router::new()

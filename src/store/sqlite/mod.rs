@@ -6,6 +6,7 @@ mod alerts;
 mod history;
 mod record;
 mod rows;
+mod sessions;
 
 use super::{
     ActiveMonitor, BucketStats, Channel, ChannelChoice, CheckRecord, Delivery, DeliveryOutcome,
@@ -170,6 +171,27 @@ impl Store for SqliteStore {
             id,
             email: Email::from_trusted(email),
         }))
+    }
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        sessions::create(&mut tx, user, token_hash, now, expires).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<UserId>> {
+        sessions::user(&self.reads, token_hash, now).await
+    }
+
+    async fn end_session(&self, token_hash: &[u8]) -> Result<()> {
+        sessions::end(&self.writes, token_hash).await
     }
 
     async fn create_monitor(

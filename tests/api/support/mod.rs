@@ -1,6 +1,7 @@
 //! What the API tests share: the real service on 127.0.0.1:0 with a fresh database, a client
 //! for it, and waiting for conditions with a deadline.
 
+pub mod browser;
 pub mod dns;
 pub mod service;
 pub mod smtp;

@@ -1,0 +1,284 @@
+//! The pages in a real browser: what a new user does first, from signing up to deleting a
+//! monitor, with the server refusing what the browser should never be trusted with alone.
+
+use crate::support::browser::Browser;
+use crate::support::spawn_app;
+use crate::support::target::Target;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let browser = Browser::start(1280, 900).await;
+
+    // Signing up lands on an empty dashboard that shows the way to the first monitor.
+    browser.goto(&app.url("/")).await;
+    assert_eq!(browser.path().await, "/signin");
+    browser.click("a[href='/signup']").await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", "short").await;
+    browser.click("main button[type=submit]").await;
+    let error = browser.text("#password-error").await;
+    assert!(error.contains("at least 8"), "{error}");
+    browser.fill("#password", "correct horse").await;
+    browser.click("main button[type=submit]").await;
+    assert!(
+        browser
+            .text("h1")
+            .await
+            .contains("Nothing is being watched yet")
+    );
+
+    // A bad URL is refused next to its field; the fixed form creates the monitor.
+    browser.click(".empty a.button").await;
+    browser.fill("#name", "API").await;
+    browser.fill("#url", "ftp://example.com").await;
+    browser.fill("#interval", "1s").await;
+    browser.click("main button[type=submit]").await;
+    let error = browser.text("#url-error").await;
+    assert!(error.contains("http"), "{error}");
+    let url = target.url("/switch/api");
+    browser.fill("#url", &url).await;
+    browser.click("main button[type=submit]").await;
+    assert!(browser.path().await.starts_with("/monitors/"));
+    browser
+        .wait_for_text(".monitor-head .badge .text", true, |t| t == "Up")
+        .await;
+
+    // The dashboard shows it up, then down once the target fails.
+    browser.goto(&app.url("/")).await;
+    browser
+        .wait_for_text("#monitors .monitor .text", true, |t| t == "Up")
+        .await;
+    target.set("api", 500);
+    browser
+        .wait_for_text("#monitors .monitor .text", true, |t| t == "Down")
+        .await;
+    assert_eq!(browser.text("[data-count=down] .n").await, "1");
+    browser.screenshot("dashboard").await;
+
+    // Editing the interval keeps the rest of the settings.
+    browser.click("#monitors .monitor a.name").await;
+    browser.click("a[href$='/edit']").await;
+    browser.fill("#interval", "2s").await;
+    browser.click("main button[type=submit]").await;
+    assert!(
+        browser
+            .text(".monitor-head")
+            .await
+            .contains("Checked every 2s")
+    );
+    browser.screenshot("monitor").await;
+
+    // Deleting asks for the URL, and the server refuses a wrong one.
+    browser.click("a[href$='/delete']").await;
+    browser.fill("#confirm_url", "https://example.com/").await;
+    browser.click("main button[type=submit]").await;
+    assert!(
+        browser
+            .text("#confirm_url-error")
+            .await
+            .contains("does not match")
+    );
+    let (_, left) = app.get("/api/monitors", &token_of(&app).await).await;
+    assert_eq!(left.as_array().map(Vec::len), Some(1), "{left}");
+    browser.fill("#confirm_url", &url).await;
+    browser.click("main button[type=submit]").await;
+    assert_eq!(browser.path().await, "/");
+    assert!(
+        browser
+            .text("h1")
+            .await
+            .contains("Nothing is being watched yet")
+    );
+    browser.close().await;
+}
+
+/// An API token for the account the browser made, to look behind the pages.
+async fn token_of(app: &crate::support::TestApp) -> String {
+    let (status, body) = app
+        .request(
+            reqwest::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(serde_json::json!({"email": "ada@example.com", "password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn encoded(form: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+}
+
+/// Signs up through the form; returns the session cookie and the forgery token of its forms.
+async fn signed_up(app: &crate::support::TestApp, email: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .post(app.url("/signup"))
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(encoded(&[("email", email), ("password", "correct horse")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookie = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = client
+        .get(app.url("/monitors/new"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a forgery token in the form")
+        .to_owned();
+    (cookie, csrf)
+}
+
+async fn post_form(
+    app: &crate::support::TestApp,
+    path: &str,
+    cookie: &str,
+    origin: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::StatusCode {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client
+        .post(app.url(path))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(encoded(form));
+    if let Some(origin) = origin {
+        request = request.header(reqwest::header::ORIGIN, origin);
+    }
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_from_another_site_or_without_the_token_change_nothing() {
+    let app = spawn_app().await;
+    let (cookie, csrf) = signed_up(&app, "ada@example.com").await;
+    let monitor = [
+        ("csrf", csrf.as_str()),
+        ("name", "Site"),
+        ("url", "http://127.0.0.1:9/"),
+        ("interval", "1m"),
+        ("method", "GET"),
+        ("accepted_status", "200-299"),
+        ("failure_threshold", "1"),
+        ("success_threshold", "1"),
+    ];
+    let evil = Some("https://evil.example");
+    assert_eq!(
+        post_form(&app, "/monitors", &cookie, evil, &monitor).await,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    let mut forged = monitor;
+    forged[0].1 = "0000";
+    assert_eq!(
+        post_form(&app, "/monitors", &cookie, None, &forged).await,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    let token = token_of(&app).await;
+    assert_eq!(
+        app.get("/api/monitors", &token).await.1,
+        serde_json::json!([])
+    );
+    // The same form from upbeat's own page is accepted.
+    let own = app.url("");
+    let own = own.trim_end_matches('/');
+    assert_eq!(
+        post_form(&app, "/monitors", &cookie, Some(own), &monitor).await,
+        reqwest::StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.get("/api/monitors", &token)
+            .await
+            .1
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_monitor_pages_do_not_exist_and_the_cookie_never_opens_the_api() {
+    let app = spawn_app().await;
+    let token = app.register("bob@example.com").await;
+    let id = app
+        .create_monitor(
+            &token,
+            serde_json::json!({"url": "http://127.0.0.1:9/", "interval": "1h"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (cookie, csrf) = signed_up(&app, "eve@example.com").await;
+    let client = reqwest::Client::new();
+    for path in ["", "/edit", "/delete"] {
+        let status = client
+            .get(app.url(&format!("/monitors/{id}{path}")))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            status,
+            reqwest::StatusCode::NOT_FOUND,
+            "/monitors/{id}{path}"
+        );
+    }
+    let url = "http://127.0.0.1:9/";
+    for (path, form) in [
+        ("pause", vec![("csrf", csrf.as_str())]),
+        (
+            "delete",
+            vec![("csrf", csrf.as_str()), ("confirm_url", url)],
+        ),
+    ] {
+        let status = post_form(
+            &app,
+            &format!("/monitors/{id}/{path}"),
+            &cookie,
+            None,
+            &form,
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path}");
+    }
+    let (_, bobs) = app.get(&format!("/api/monitors/{id}"), &token).await;
+    assert_eq!(bobs["status"], "pending", "{bobs}");
+    // A page session is not an API credential.
+    let status = client
+        .get(app.url("/api/monitors"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+}
