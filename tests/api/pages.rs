@@ -13,7 +13,7 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
 
     // Signing up lands on an empty dashboard that shows the way to the first monitor.
     browser.goto(&app.url("/")).await;
-    assert_eq!(browser.path().await, "/signin");
+    browser.wait_for_path(|p| p == "/signin").await;
     browser.click("a[href='/signup']").await;
     browser.fill("#email", "ada@example.com").await;
     browser.fill("#password", "short").await;
@@ -22,12 +22,8 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     assert!(error.contains("at least 8"), "{error}");
     browser.fill("#password", "correct horse").await;
     browser.click("main button[type=submit]").await;
-    assert!(
-        browser
-            .text("h1")
-            .await
-            .contains("Nothing is being watched yet")
-    );
+    let empty = |t: &str| t.contains("Nothing is being watched yet");
+    browser.wait_for_text("h1", false, empty).await;
 
     // A bad URL is refused next to its field; the fixed form creates the monitor.
     browser.click(".empty a.button").await;
@@ -40,7 +36,9 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     let url = target.url("/switch/api");
     browser.fill("#url", &url).await;
     browser.click("main button[type=submit]").await;
-    assert!(browser.path().await.starts_with("/monitors/"));
+    browser
+        .wait_for_path(|p| p.starts_with("/monitors/") && p != "/monitors/new")
+        .await;
     browser
         .wait_for_text(".monitor-head .badge .text", true, |t| t == "Up")
         .await;
@@ -84,13 +82,8 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     assert_eq!(left.as_array().map(Vec::len), Some(1), "{left}");
     browser.fill("#confirm_url", &url).await;
     browser.click("main button[type=submit]").await;
-    assert_eq!(browser.path().await, "/");
-    assert!(
-        browser
-            .text("h1")
-            .await
-            .contains("Nothing is being watched yet")
-    );
+    browser.wait_for_path(|p| p == "/").await;
+    browser.wait_for_text("h1", false, empty).await;
     browser.close().await;
 }
 

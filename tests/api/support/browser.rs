@@ -97,13 +97,18 @@ impl Browser {
             .expect("the element's text")
     }
 
-    pub async fn path(&self) -> String {
-        self.client
-            .current_url()
-            .await
-            .expect("the URL")
-            .path()
-            .to_owned()
+    /// Waits until the page's path satisfies `ok` (a click returns before the next page has
+    /// loaded); returns it.
+    pub async fn wait_for_path(&self, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let url = self.client.current_url().await.expect("the URL");
+            if ok(url.path()) {
+                return url.path().to_owned();
+            }
+            assert!(Instant::now() < deadline, "still at {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until the text of `css` satisfies `ok`, reloading the page between looks when
