@@ -19,26 +19,28 @@ hook=$(bench_nginx hook 'return 204;')
 python3 - "$root/bench" "$api" "$target" "$hook" "$monitors" "$channels" "$pid" "$dir" <<'PY'
 import sqlite3, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from common import Api, cpu_seconds, ms
+from common import Api, cpu_seconds, ms, wait_until
 api, target, hook, monitors, channels, pid, d = sys.argv[2:]
 monitors, channels = int(monitors), int(channels)
+INTERVAL = 10
 api = Api(api)
 api.register()
 chans = [api.call("POST", "/api/channels", {"kind": "webhook", "name": f"hook {i}",
          "settings": {"url": f"http://127.0.0.1:{hook}/hook/{i}"}})["id"] for i in range(channels)]
 api.create_monitors(monitors, lambda i: {"name": f"site {i}", "url": f"http://127.0.0.1:{target}/{i}",
-                    "interval": 10, "failure_threshold": 1, "channels": [chans[i % channels]]})
+                    "interval": INTERVAL, "failure_threshold": 1, "channels": [chans[i % channels]]})
 
 # Progress is read from the database file (read-only, beside the running service) so that
 # watching costs upbeat nothing; the figures come from the API once everything has settled.
 db = sqlite3.connect(f"file:{d}/upbeat.db?mode=ro", uri=True)
+def count(sql, arg):
+    return db.execute(sql, (arg,)).fetchone()[0]
 def wait_all(status):
-    while db.execute("SELECT count(*) FROM monitor_state WHERE status = ?", (status,)).fetchone()[0] < monitors:
-        time.sleep(0.2)
+    wait_until(f"every monitor {status}",
+               lambda: count("SELECT count(*) FROM monitor_state WHERE status = ?", status) >= monitors)
 def wait_delivered(kind):
-    while db.execute("SELECT count(*) FROM deliveries WHERE kind = ? AND state <> 'pending'",
-                     (kind,)).fetchone()[0] < monitors:
-        time.sleep(0.2)
+    wait_until(f"every {kind} alert settled", lambda: count(
+        "SELECT count(*) FROM deliveries WHERE kind = ? AND state <> 'pending'", kind) >= monitors)
 def alerts(kind):
     rows, before = [], None
     while True:
@@ -53,6 +55,8 @@ def report(kind, started, cpu0):
     rows = alerts(kind)
     waits = sorted(ms(a["sent_at"]) - ms(a["created_at"]) for a in rows if a["sent_at"])
     failed = sum(1 for a in rows if a["state"] != "sent")
+    if not waits:
+        raise SystemExit(f"{kind}: none of {len(rows)} alerts was sent")
     pick = lambda q: waits[min(len(waits) - 1, int(q * len(waits)))]
     print(f"{kind}: {len(waits)} sent, {failed} not; wait from status change to delivery: "
           f"p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {waits[-1]:.0f} ms; "
@@ -68,7 +72,5 @@ subprocess.run(["nginx", "-c", f"{d}/target.conf"], check=True)
 started, cpu0 = time.time(), cpu_seconds(pid)
 wait_all("up")
 report("up", started, cpu0)
-sampled, gaps = api.check_gaps(monitors)
-print(f"gaps between checks on {sampled} monitors (interval 10000 ms): "
-      f"min {min(gaps):.0f} ms, max {max(gaps):.0f} ms over {len(gaps)} gaps")
+api.print_check_gaps(monitors, INTERVAL)
 PY

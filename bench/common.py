@@ -1,6 +1,7 @@
 """Shared by the benchmarks: upbeat's API, the clock of its process, and check timing."""
 import json
 import os
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,15 +28,26 @@ class Api:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda i: self.call("POST", "/api/monitors", body(i)), range(count)))
 
-    def check_gaps(self, monitors, sample=50):
-        """Gaps between consecutive checks (ms) of `sample` monitors spread over the ids. Each
-        monitor's first check comes at its creation, off its slots: gaps start from its second."""
+    def print_check_gaps(self, monitors, interval_s, sample=50):
+        """Prints the gaps between consecutive checks of `sample` monitors spread over the ids.
+        Each monitor's first check comes at its creation, off its slots: gaps start from its
+        second."""
         ids = range(1, monitors + 1, max(1, monitors // sample))
         gaps = []
         for m in ids:
             at = [ms(c["at"]) for c in self.call("GET", f"/api/monitors/{m}/checks?limit=1000")]
             gaps += [a - b for a, b in zip(at, at[1:])][:-1]
-        return len(ids), gaps
+        print(f"gaps between checks on {len(ids)} monitors (interval {interval_s * 1000} ms): "
+              f"min {min(gaps):.0f} ms, max {max(gaps):.0f} ms over {len(gaps)} gaps")
+
+
+def wait_until(what, done, timeout_s=600):
+    """Polls `done` until it holds; gives up after `timeout_s`."""
+    deadline = time.time() + timeout_s
+    while not done():
+        if time.time() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.2)
 
 
 def cpu_seconds(pid):

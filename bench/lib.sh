@@ -39,9 +39,9 @@ CONF
 }
 
 bench_cleanup() {
-    [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
+    if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi
     for conf in "$dir"/*.conf; do
-        [ -f "${conf%.conf}.pid" ] && kill "$(cat "${conf%.conf}.pid")" 2>/dev/null
+        if [ -f "${conf%.conf}.pid" ]; then kill "$(cat "${conf%.conf}.pid")" 2>/dev/null || true; fi
     done
     rm -rf "$dir"
 }
@@ -54,5 +54,13 @@ bench_start() { # builds upbeat in release mode and starts it on a fresh databas
     "$root/target/release/upbeat" serve --listen "127.0.0.1:$api" --database "sqlite:$dir/upbeat.db" \
         2>"$dir/upbeat.log" &
     pid=$!
-    until curl -sf "127.0.0.1:$api/healthz" >/dev/null; do sleep 0.1; done
+    local deadline=$((SECONDS + 30))
+    until curl -sf "127.0.0.1:$api/healthz" >/dev/null; do
+        if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+            echo "upbeat did not start:" >&2
+            cat "$dir/upbeat.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
 }

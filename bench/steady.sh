@@ -30,9 +30,7 @@ time.sleep(60)
 used, wall = cpu_seconds(pid) - cpu0, time.time() - t0
 print(f"{monitors} monitors every {interval} s ({monitors / interval:.0f} checks/s): "
       f"upbeat used {100 * used / wall:.1f} % of one core over {wall:.0f} s, RSS {rss_mb(pid):.0f} MB")
-sampled, gaps = api.check_gaps(monitors)
-print(f"gaps between checks on {sampled} monitors (interval {interval * 1000} ms): "
-      f"min {min(gaps):.0f} ms, max {max(gaps):.0f} ms over {len(gaps)} gaps")
+api.print_check_gaps(monitors, interval)
 auth = f"Authorization: Bearer {api.token}"
 for path in ["/api/monitors", f"/api/monitors/{monitors // 2}/uptime?window=24h",
              f"/api/monitors/{monitors // 2}/checks?limit=100"]:

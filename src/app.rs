@@ -46,7 +46,7 @@ impl App {
         let secret = match &config.jwt_secret {
             Some(s) => s.expose().to_owned(),
             None => {
-                let candidate = random_secret()?;
+                let candidate = crate::secret::random_hex()?;
                 store.setting_or_insert(JWT_SECRET_KEY, &candidate).await?
             }
         };
@@ -193,11 +193,4 @@ fn send_settings(config: &Config) -> anyhow::Result<SendSettings> {
         telegram_api: config.telegram_api_url.clone(),
         pagerduty_api: config.pagerduty_url.clone(),
     })
-}
-
-/// 32 random bytes, hex-encoded.
-fn random_secret() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

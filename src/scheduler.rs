@@ -96,7 +96,10 @@ pub struct Scheduler {
     entries: HashMap<MonitorId, Entry>,
     heap: BinaryHeap<Reverse<Due>>,
     /// Monitors with a check under way; a check that falls due meanwhile is skipped.
-    in_flight: HashSet<MonitorId>,
+    /// The monitors with a check under way, by the task making it: a check that panics still
+    /// frees its monitor for the next slot.
+    in_flight: HashMap<tokio::task::Id, MonitorId>,
+    busy: HashSet<MonitorId>,
     rx: mpsc::UnboundedReceiver<Command>,
     prober: Prober,
     recorder: RecorderHandle,
@@ -111,7 +114,8 @@ impl Scheduler {
         let scheduler = Scheduler {
             entries: HashMap::new(),
             heap: BinaryHeap::new(),
-            in_flight: HashSet::new(),
+            in_flight: HashMap::new(),
+            busy: HashSet::new(),
             rx,
             prober,
             recorder,
@@ -162,9 +166,16 @@ impl Scheduler {
                     None => break,
                 },
                 () = sleep_until(next) => self.fire_due(&mut checks),
-                Some(done) = checks.join_next(), if !checks.is_empty() => {
-                    if let Ok(monitor) = done {
-                        self.in_flight.remove(&monitor);
+                Some(done) = checks.join_next_with_id(), if !checks.is_empty() => {
+                    let task = match done {
+                        Ok((task, ())) => task,
+                        Err(e) => {
+                            tracing::error!(error = %e, "a check failed to finish");
+                            e.id()
+                        }
+                    };
+                    if let Some(monitor) = self.in_flight.remove(&task) {
+                        self.busy.remove(&monitor);
                     }
                 }
             }
@@ -240,7 +251,7 @@ impl Scheduler {
         }));
     }
 
-    fn fire_due(&mut self, checks: &mut JoinSet<MonitorId>) {
+    fn fire_due(&mut self, checks: &mut JoinSet<()>) {
         let now = Instant::now();
         while let Some(Reverse(due)) = self.heap.peek() {
             if due.at > now {
@@ -269,7 +280,7 @@ impl Scheduler {
                 monitor: due.monitor,
                 generation: due.generation,
             }));
-            if !self.in_flight.insert(job.monitor) {
+            if !self.busy.insert(job.monitor) {
                 tracing::debug!(monitor = %job.monitor, "previous check still running; slot skipped");
                 continue;
             }
@@ -280,7 +291,8 @@ impl Scheduler {
             }
             let prober = self.prober.clone();
             let recorder = self.recorder.clone();
-            checks.spawn(async move {
+            let monitor = job.monitor;
+            let task = checks.spawn(async move {
                 match prober.check(&job.spec).await {
                     Ok(outcome) => recorder.submit(job.monitor, Thresholds::of(&job.spec), outcome),
                     // Our own resources ran out: that says nothing about the target.
@@ -288,8 +300,8 @@ impl Scheduler {
                         tracing::warn!(monitor = %job.monitor, error = %local, "check could not be made")
                     }
                 }
-                job.monitor
             });
+            self.in_flight.insert(task.id(), monitor);
         }
     }
 

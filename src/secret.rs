@@ -33,6 +33,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// 32 random bytes, hex-encoded: for generated secrets and tokens.
+pub fn random_hex() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

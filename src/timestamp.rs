@@ -50,6 +50,15 @@ impl Timestamp {
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_else(|| self.0.to_string())
     }
+
+    /// As people read it, to the second: `2026-11-21 06:47:22 UTC`.
+    pub fn to_readable(self) -> String {
+        let rfc = self.to_rfc3339();
+        match rfc.split_once('T') {
+            Some((date, time)) => format!("{date} {} UTC", &time[..time.len().min(8)]),
+            None => rfc,
+        }
+    }
 }
 
 fn duration_millis(d: Duration) -> i64 {
@@ -79,6 +88,12 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_times_stop_at_the_second_and_say_utc() {
+        let t = Timestamp::from_millis(1_700_000_000_123);
+        assert_eq!(t.to_readable(), "2023-11-14 22:13:20 UTC");
+    }
 
     #[test]
     fn rfc3339_round_trips_in_utc_with_milliseconds() {

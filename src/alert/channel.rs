@@ -485,13 +485,20 @@ impl ChannelSpec {
             restore(&mut settings, &stored, &shown, &|k| {
                 destinations.contains(&k)
             });
+            // A destination left out is its default (the public ntfy server), not the stored one.
             let same_destination = destinations.iter().all(|d| {
-                let given = settings.get(*d).filter(|v| !v.is_null());
+                let given = settings
+                    .get(*d)
+                    .filter(|v| !v.is_null())
+                    .cloned()
+                    .or_else(|| {
+                        (kind == ChannelKind::Ntfy && *d == "server")
+                            .then(|| Value::from(DEFAULT_NTFY_SERVER))
+                    });
                 let kept = stored.get(*d).filter(|v| !v.is_null());
                 match (given, kept) {
-                    (Some(given), Some(kept)) => same_address(given, kept),
-                    (None, _) => kind == ChannelKind::Ntfy,
-                    (Some(_), None) => false,
+                    (Some(given), Some(kept)) => same_address(&given, kept),
+                    _ => false,
                 }
             });
             if same_destination {
@@ -740,6 +747,25 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "settings.token");
+        // Sent whole without its server, it goes to the public one: the token stays behind.
+        let err = ChannelSpec::parse(
+            json!({"kind": "ntfy", "settings": {"topic": "t", "token": MASK}})
+                .as_object()
+                .unwrap(),
+            Some(&ntfy),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "settings.token");
+        let public =
+            parse(json!({"kind": "ntfy", "settings": {"topic": "t", "token": "tk_P"}})).unwrap();
+        let kept = ChannelSpec::parse(
+            json!({"kind": "ntfy", "settings": {"topic": "t", "token": MASK}})
+                .as_object()
+                .unwrap(),
+            Some(&public),
+        )
+        .unwrap();
+        assert_eq!(kept, public);
     }
 
     #[test]

@@ -170,16 +170,11 @@ async fn deliver(
 ) -> FinishedDelivery {
     let outcome = match &delivery.channel {
         None => DeliveryOutcome::Skipped("the channel was deleted".into()),
-        Some(channel) => {
-            let alert = senders.complete(delivery.alert.clone());
-            match senders.send(channel, &alert).await {
-                Ok(()) => DeliveryOutcome::Sent,
-                Err(SendError::Off(why)) => DeliveryOutcome::Skipped(why),
-                Err(SendError::Refused(why)) => DeliveryOutcome::Failed(why),
-                Err(SendError::Failed(why)) => retry_or_give_up(&delivery, why, first_retry),
-                Err(SendError::Partly(why)) => DeliveryOutcome::SentPartly(why),
-            }
-        }
+        Some(channel) => match senders.send(channel, delivery.alert.clone()).await {
+            Ok(()) => DeliveryOutcome::Sent,
+            Err(SendError::Failed(why)) => retry_or_give_up(&delivery, why, first_retry),
+            Err(final_error) => final_error.into(),
+        },
     };
     match &outcome {
         DeliveryOutcome::Sent => tracing::info!(

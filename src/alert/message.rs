@@ -141,12 +141,12 @@ impl Alert {
         if !self.url.is_empty() {
             facts.push(("URL", self.url.clone()));
         }
-        facts.push(("Time", utc(self.at)));
+        facts.push(("Time", self.at.to_readable()));
         if let Some(cause) = self.cause_text() {
             facts.push(("Cause", cause));
         }
         if let Some(since) = self.down_since.filter(|_| self.kind.is_bad()) {
-            facts.push(("Down since", utc(since)));
+            facts.push(("Down since", since.to_readable()));
         }
         if let Some(d) = self.outage.filter(|_| self.kind == AlertKind::Up) {
             facts.push(("Outage", format_duration(d)));
@@ -190,15 +190,6 @@ impl Alert {
              <h2 style=\"color:{colour}\">{}</h2>\n<table>\n{rows}</table>\n{link}\n</body></html>\n",
             escape_html(&self.headline())
         )
-    }
-}
-
-/// A time as people read it in an alert: `2026-11-21 06:47:22 UTC`.
-pub fn utc(t: Timestamp) -> String {
-    let rfc = t.to_rfc3339();
-    match rfc.split_once('T') {
-        Some((date, time)) => format!("{date} {} UTC", &time[..time.len().min(8)]),
-        None => rfc,
     }
 }
 

@@ -7,6 +7,7 @@ use super::dispatcher::SEND_TIMEOUT;
 use super::email::{Email, EmailSettings};
 use super::message::Alert;
 use super::{discord, ntfy, pagerduty, slack, teams, telegram, webhook};
+use crate::store::DeliveryOutcome;
 use std::time::Duration;
 
 /// Why an alert was not delivered.
@@ -20,6 +21,17 @@ pub enum SendError {
     Failed(String),
     /// Some recipients got it and the others could not be reached.
     Partly(String),
+}
+
+/// How an attempt that will not be retried ended.
+impl From<SendError> for DeliveryOutcome {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Off(why) => DeliveryOutcome::Skipped(why),
+            SendError::Refused(why) | SendError::Failed(why) => DeliveryOutcome::Failed(why),
+            SendError::Partly(why) => DeliveryOutcome::SentPartly(why),
+        }
+    }
 }
 
 impl SendError {
@@ -113,7 +125,7 @@ impl Senders {
     }
 
     /// Adds what only the service knows: the link to the monitor's page.
-    pub fn complete(&self, mut alert: Alert) -> Alert {
+    fn complete(&self, mut alert: Alert) -> Alert {
         alert.link = Some(match alert.monitor_id {
             Some(id) => format!("{}/monitors/{id}", self.public_url),
             None => self.public_url.clone(),
@@ -121,10 +133,12 @@ impl Senders {
         alert
     }
 
-    /// Sends one alert, within [`SEND_TIMEOUT`]. What comes back never holds one of the
-    /// channel's secrets, even when the destination's answer repeats what it was sent.
-    pub async fn send(&self, channel: &ChannelSettings, alert: &Alert) -> Result<(), SendError> {
-        let result = match tokio::time::timeout(SEND_TIMEOUT, self.dispatch(channel, alert)).await {
+    /// Sends one alert, with its link, within [`SEND_TIMEOUT`]. What comes back never holds
+    /// one of the channel's secrets, even when the destination's answer repeats what it was sent.
+    pub async fn send(&self, channel: &ChannelSettings, alert: Alert) -> Result<(), SendError> {
+        let alert = self.complete(alert);
+        let result = match tokio::time::timeout(SEND_TIMEOUT, self.dispatch(channel, &alert)).await
+        {
             Ok(result) => result,
             Err(_) => Err(SendError::Failed(format!(
                 "no answer within {}s",

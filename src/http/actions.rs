@@ -210,10 +210,17 @@ pub async fn change(
     updated.ok_or(ApiError::NotFound)
 }
 
-/// Deletes a monitor; no check of it starts after this returns.
-pub async fn delete(state: &AppState, owner: UserId, id: MonitorId) -> ApiResult<()> {
+/// Deletes a monitor if `confirm` agrees, looking at it under the monitor's lock; no check of
+/// it starts after this returns.
+pub async fn delete(
+    state: &AppState,
+    owner: UserId,
+    id: MonitorId,
+    confirm: impl FnOnce(&Monitor) -> ApiResult<()>,
+) -> ApiResult<()> {
     let _guard = state.locks.lock(id).await;
     let current = owned(state, owner, id).await?;
+    confirm(&current)?;
     state.scheduler.stop(id).await;
     match state.store.delete_monitor(owner, id).await {
         Ok(true) => {

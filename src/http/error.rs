@@ -67,6 +67,23 @@ impl ApiError {
         }
     }
 
+    /// Logs what a client is not told: the cause of an internal error.
+    pub fn log(&self) {
+        if let ApiError::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+    }
+
+    /// For a refused attempt, when to try again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            ApiError::RateLimited { retry_after } => {
+                HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()).ok()
+            }
+            _ => None,
+        }
+    }
+
     fn field(&self) -> Option<&str> {
         match self {
             ApiError::Conflict(f) | ApiError::Invalid(f) => Some(&f.field),
@@ -77,18 +94,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(e) = &self {
-            tracing::error!(error = format!("{e:#}"), "request failed");
-        }
+        self.log();
         let body = json!({
             "error": {"code": self.code(), "message": self.to_string(), "field": self.field()}
         });
         let mut response = (self.status(), Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after } = &self {
-            let secs = retry_after.as_secs().max(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&secs) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(wait) = self.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, wait);
         }
         if let ApiError::Unauthorized(_) = &self {
             response

@@ -295,7 +295,7 @@ pub trait Store: Send + Sync + 'static {
         expires: Timestamp,
     ) -> Result<()>;
     /// The user of an unexpired session.
-    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<UserId>>;
+    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<User>>;
     async fn end_session(&self, token_hash: &[u8]) -> Result<()>;
 
     async fn create_monitor(

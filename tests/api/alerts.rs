@@ -29,6 +29,16 @@ fn ca_file(cert: &TestCert) -> tempfile::NamedTempFile {
     file
 }
 
+/// The service mailing alerts through an SMTP server on loopback, over STARTTLS; the file of
+/// the certificate it trusts is kept with them.
+async fn app_with_mail() -> (TestApp, MailServer, tempfile::NamedTempFile) {
+    let cert = TestCert::new();
+    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
+    let ca = ca_file(&cert);
+    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    (app, mail, ca)
+}
+
 /// The alert history once it holds `n` alerts and none is waiting or being sent: a delivery's
 /// request reaches its destination a moment before its outcome is written.
 pub async fn settled(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
@@ -51,10 +61,7 @@ pub async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_then_up_arrive_once_each_by_email_with_what_happened() {
-    let cert = TestCert::new();
-    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
-    let ca = ca_file(&cert);
-    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    let (app, mail, _ca) = app_with_mail().await;
     let target = Target::start().await;
     let token = app.register("ada@example.com").await;
     let m = app
@@ -128,10 +135,7 @@ async fn down_then_up_arrive_once_each_by_email_with_what_happened() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_flapping_under_its_threshold_sends_nothing() {
-    let cert = TestCert::new();
-    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
-    let ca = ca_file(&cert);
-    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    let (app, mail, _ca) = app_with_mail().await;
     let target = Target::start().await;
     let token = app.register("ada@example.com").await;
     let m = app
@@ -349,10 +353,7 @@ async fn smtps_speaks_tls_from_the_first_byte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_address_gets_its_own_mail_and_a_refused_one_stops_no_other() {
-    let cert = TestCert::new();
-    let mail = MailServer::start("127.0.0.1:0".parse().unwrap(), &cert).await;
-    let ca = ca_file(&cert);
-    let app = spawn_app_with(|c| email_to(c, mail.addr, &ca)).await;
+    let (app, mail, _ca) = app_with_mail().await;
     let token = app.register("ada@example.com").await;
     let test = |addresses: Value| {
         let (app, token) = (&app, &token);

@@ -97,14 +97,7 @@ async fn channel_secrets_are_write_only() {
         assert!(text.contains("********"), "{text}");
     }
     // A rename, and the whole channel sent back as shown, keep the secret.
-    let (status, renamed) = app
-        .request(
-            Method::PATCH,
-            &path,
-            Some(&token),
-            Some(json!({"name": "On call"})),
-        )
-        .await;
+    let (status, renamed) = app.patch(&path, &token, json!({"name": "On call"})).await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     let (status, _) = app
         .request(Method::PUT, &path, Some(&token), Some(renamed.clone()))
@@ -112,11 +105,10 @@ async fn channel_secrets_are_write_only() {
     assert_eq!(status, StatusCode::OK);
     let fake = FakeService::start(200, "ok").await;
     // Pointing it elsewhere replaces it; the test message shows where it now goes.
-    app.request(
-        Method::PATCH,
+    app.patch(
         &path,
-        Some(&token),
-        Some(json!({"settings": {"webhook_url": fake.url("/services/T/B/NEW")}})),
+        &token,
+        json!({"settings": {"webhook_url": fake.url("/services/T/B/NEW")}}),
     )
     .await;
     let (_, tested) = app.post(&format!("{path}/test"), &token, json!({})).await;
@@ -166,11 +158,10 @@ async fn another_users_channel_cannot_be_read_changed_or_attached() {
         .create_monitor(&bob, json!({"url": "http://127.0.0.1:9/", "paused": true}))
         .await;
     let (status, err) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/monitors/{}", bob_monitor["id"]),
-            Some(&bob),
-            Some(json!({"channels": [channel["id"]]})),
+            &bob,
+            json!({"channels": [channel["id"]]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");

@@ -107,20 +107,18 @@ async fn the_end_of_an_outage_goes_where_its_start_went() {
 
     // Mid-outage the monitor moves to the webhook and the PagerDuty channel gets a new key.
     let (status, moved) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/monitors/{id}"),
-            Some(&token),
-            Some(json!({"channels": [webhook["id"]]})),
+            &token,
+            json!({"channels": [webhook["id"]]}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     let (status, rekeyed) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/channels/{}", pd["id"]),
-            Some(&token),
-            Some(json!({"settings": {"routing_key": "0123456789abcdef0123456789abcdef"}})),
+            &token,
+            json!({"settings": {"routing_key": "0123456789abcdef0123456789abcdef"}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{rekeyed}");
@@ -400,11 +398,10 @@ async fn a_webhook_pointed_elsewhere_does_not_take_its_secrets_along() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     let (status, refused) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &path,
-            Some(&token),
-            Some(json!({"settings": {"url": elsewhere.url("/steal")}})),
+            &token,
+            json!({"settings": {"url": elsewhere.url("/steal")}}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");

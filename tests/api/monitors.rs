@@ -177,11 +177,10 @@ async fn put_replaces_every_setting_and_patch_only_the_named_ones() {
     let path = format!("/api/monitors/{}", m["id"]);
 
     let (status, patched) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &path,
-            Some(&token),
-            Some(json!({"interval": "2m", "headers": {"X-Key": "k"}})),
+            &token,
+            json!({"interval": "2m", "headers": {"X-Key": "k"}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");

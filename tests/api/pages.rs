@@ -275,3 +275,44 @@ async fn another_users_monitor_pages_do_not_exist_and_the_cookie_never_opens_the
         .status();
     assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_add_form_starts_from_the_settings_the_api_gives_a_new_monitor() {
+    let app = spawn_app().await;
+    let (cookie, _) = signed_up(&app, "ada@example.com").await;
+    let form = reqwest::Client::new()
+        .get(app.url("/monitors/new"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = token_of(&app).await;
+    let api = app
+        .create_monitor(
+            &token,
+            serde_json::json!({"url": "http://127.0.0.1:9/", "paused": true}),
+        )
+        .await;
+    for field in [
+        "interval",
+        "failure_threshold",
+        "success_threshold",
+        "method",
+    ] {
+        let shown = api[field]
+            .as_str()
+            .map_or_else(|| api[field].to_string(), str::to_owned);
+        let input = format!("id=\"{field}\" name=\"{field}\"");
+        let at = form
+            .find(&input)
+            .unwrap_or_else(|| panic!("no {field} in the form"));
+        let rest = &form[at..];
+        let rest = &rest[..rest.find("</div>").unwrap_or(rest.len())];
+        let filled = rest.contains(&format!("value=\"{shown}\"")) && field != "method"
+            || rest.contains(&format!("<option selected>{shown}</option>"));
+        assert!(filled, "{field} should start as {shown}");
+    }
+}

@@ -66,11 +66,10 @@ async fn concurrent_updates_leave_the_checks_on_the_stored_settings() {
         .await;
     let path = format!("/api/monitors/{}", m["id"]);
     let patches = (1..=8).map(|i| {
-        app.request(
-            Method::PATCH,
+        app.patch(
             &path,
-            Some(&token),
-            Some(json!({"url": target.url(&format!("/count/u{i}"))})),
+            &token,
+            json!({"url": target.url(&format!("/count/u{i}"))}),
         )
     });
     for (status, body) in futures::future::join_all(patches).await {
@@ -271,4 +270,51 @@ async fn slow_clients_cannot_hold_up_a_shutdown() {
     tokio::time::timeout(Duration::from_secs(10), app.stop())
         .await
         .expect("shutdown ends after the grace period");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_monitor_that_no_longer_reads_stops_neither_start_up_nor_the_others() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+    let broken = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/count/broken"), "interval": "1h"}),
+        )
+        .await;
+    let fine = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/count/fine"), "interval": 1}),
+        )
+        .await;
+    let config = app.config.clone();
+    let dir = app.stop().await;
+    // Settings stored under older rules: a timeout longer than any allowed now.
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE monitors SET spec = json_set(spec, '$.timeout', '1h') WHERE id = ?")
+        .bind(broken["id"].as_i64().unwrap())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    drop(db);
+
+    let mut app = crate::support::start(config).await;
+    app.keep(dir);
+    let listed = app.get("/api/monitors", &token).await.1;
+    let ids: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(ids, [&fine["id"]], "{listed}");
+    let before = target.hits("/count/fine");
+    wait_until("the readable monitor to be checked", || async {
+        target.hits("/count/fine") > before
+    })
+    .await;
 }

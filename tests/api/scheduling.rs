@@ -126,11 +126,10 @@ async fn pausing_through_an_update_stops_checks_too() {
         .await;
     wait_until("a visit", || async { target.hits("/count/patched") >= 1 }).await;
     let (status, _) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/monitors/{}", m["id"]),
-            Some(&token),
-            Some(json!({"paused": true})),
+            &token,
+            json!({"paused": true}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -159,11 +158,10 @@ async fn a_shorter_interval_applies_without_a_restart() {
     })
     .await;
     let (status, _) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/monitors/{}", m["id"]),
-            Some(&token),
-            Some(json!({"interval": 1})),
+            &token,
+            json!({"interval": 1}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -189,11 +187,10 @@ async fn a_changed_url_is_used_from_the_next_check() {
         target.hits("/count/old") >= 1
     })
     .await;
-    app.request(
-        Method::PATCH,
+    app.patch(
         &format!("/api/monitors/{}", m["id"]),
-        Some(&token),
-        Some(json!({"url": target.url("/count/new")})),
+        &token,
+        json!({"url": target.url("/count/new")}),
     )
     .await;
     wait_until("a visit to the new URL", || async {
@@ -240,9 +237,7 @@ async fn checks_resume_after_a_restart_without_losing_status() {
 
     assert_eq!(app.monitor(&token, up).await["status"], "up");
     assert_eq!(app.monitor(&token, down).await["status"], "down");
-    let (_, incidents) = app
-        .get(&format!("/api/monitors/{down}/incidents"), &token)
-        .await;
+    let incidents = app.incidents(&token, down).await;
     assert_eq!(
         incidents.as_array().unwrap().len(),
         1,
@@ -363,11 +358,10 @@ async fn a_longer_interval_applies_without_a_restart() {
         .await;
     wait_until("two visits", || async { target.hits("/count/slower") >= 2 }).await;
     let (status, _) = app
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/monitors/{}", m["id"]),
-            Some(&token),
-            Some(json!({"interval": "1h"})),
+            &token,
+            json!({"interval": "1h"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);

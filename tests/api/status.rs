@@ -49,9 +49,7 @@ async fn down_only_after_the_threshold_then_up_again_with_the_incident_recorded(
             .unwrap();
     assert_eq!(events[2]["at"], checks[first_success + 1]["at"]);
 
-    let (_, incidents) = app
-        .get(&format!("/api/monitors/{id}/incidents"), &token)
-        .await;
+    let incidents = app.incidents(&token, id).await;
     let incidents = incidents.as_array().unwrap();
     assert_eq!(incidents.len(), 1);
     let incident = &incidents[0];
@@ -92,9 +90,7 @@ async fn a_flapping_target_below_the_threshold_never_goes_down() {
         "the target did fail sometimes"
     );
     assert_eq!(app.monitor(&token, id).await["status"], "up");
-    let (_, incidents) = app
-        .get(&format!("/api/monitors/{id}/incidents"), &token)
-        .await;
+    let incidents = app.incidents(&token, id).await;
     assert_eq!(incidents, json!([]));
 }
 
@@ -134,13 +130,7 @@ async fn a_failing_target_stays_down_without_new_incidents() {
     let id = m["id"].as_i64().unwrap();
     app.wait_for_status(&token, id, "down").await;
     holds_for("one incident only", Duration::from_millis(2500), || async {
-        app.get(&format!("/api/monitors/{id}/incidents"), &token)
-            .await
-            .1
-            .as_array()
-            .unwrap()
-            .len()
-            == 1
+        app.incidents(&token, id).await.as_array().unwrap().len() == 1
     })
     .await;
     assert!(app.checks(&token, id).await.len() >= 3);
@@ -163,9 +153,7 @@ async fn a_pause_ends_the_open_incident_and_a_resume_judges_afresh() {
     let (_, paused) = app
         .post(&format!("/api/monitors/{id}/pause"), &token, json!({}))
         .await;
-    let (_, incidents) = app
-        .get(&format!("/api/monitors/{id}/incidents"), &token)
-        .await;
+    let incidents = app.incidents(&token, id).await;
     assert_eq!(
         incidents[0]["ongoing"], false,
         "the pause ended the outage: {incidents}"
@@ -177,9 +165,7 @@ async fn a_pause_ends_the_open_incident_and_a_resume_judges_afresh() {
         .await;
     assert_eq!(resumed["status"], "pending");
     app.wait_for_status(&token, id, "down").await;
-    let (_, incidents) = app
-        .get(&format!("/api/monitors/{id}/incidents"), &token)
-        .await;
+    let incidents = app.incidents(&token, id).await;
     assert_eq!(
         incidents.as_array().unwrap().len(),
         2,
@@ -232,9 +218,7 @@ async fn a_failure_streak_does_not_survive_a_pause() {
     app.wait_for_checks(&token, id, before + 1).await;
     // One failure after the resume is not two in a row.
     assert_eq!(app.monitor(&token, id).await["status"], "pending");
-    let (_, incidents) = app
-        .get(&format!("/api/monitors/{id}/incidents"), &token)
-        .await;
+    let incidents = app.incidents(&token, id).await;
     assert_eq!(incidents, json!([]));
 }
 

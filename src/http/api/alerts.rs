@@ -1,12 +1,12 @@
 //! `/api/alerts` and `/api/monitors/{id}/alerts`: what was sent where, when, and how it went.
 
 use super::views::delivery_json;
+use super::{OwnedMonitor, bounded};
 use crate::fields::FieldError;
 use crate::http::AppState;
-use crate::http::actions::owned_id;
 use crate::http::auth::AuthUser;
 use crate::http::error::ApiResult;
-use crate::http::extract::{ApiQuery, MonitorPath};
+use crate::http::extract::ApiQuery;
 use crate::monitor::{MonitorId, UserId};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -36,12 +36,10 @@ async fn all(
 
 async fn of_monitor(
     State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
-    MonitorPath(id): MonitorPath,
+    OwnedMonitor { owner, id }: OwnedMonitor,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned_id(&state, owner, id).await?;
-    history(&state, owner, Some(monitor), &p).await
+    history(&state, owner, Some(id), &p).await
 }
 
 /// Newest first; `before` takes the id of the last delivery of the previous page.
@@ -51,15 +49,7 @@ async fn history(
     monitor: Option<MonitorId>,
     p: &Params,
 ) -> ApiResult<Json<Vec<serde_json::Value>>> {
-    let limit = match p.limit.as_deref() {
-        None => 100,
-        Some(s) => s
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| FieldError::new("limit", "must be a number from 1 to 1000"))?,
-    };
+    let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
     let before = p
         .before
         .as_deref()

@@ -4,7 +4,7 @@
 use super::views::{channel_json, delivery_json};
 use crate::alert::channel::ChannelSpec;
 use crate::alert::dispatcher::test_alert;
-use crate::alert::send::SendError;
+use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
@@ -85,9 +85,10 @@ async fn replace(
     ChannelPath(id): ChannelPath,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let current = owned(&state, owner, id).await?;
-    let spec = ChannelSpec::parse(&body, Some(&current.spec))?;
-    save(&state, owner, id, &spec).await
+    edit(&state, owner, id, |current| {
+        ChannelSpec::parse(&body, Some(current))
+    })
+    .await
 }
 
 async fn patch(
@@ -96,20 +97,24 @@ async fn patch(
     ChannelPath(id): ChannelPath,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let current = owned(&state, owner, id).await?;
-    let spec = ChannelSpec::patch(&current.spec, &body)?;
-    save(&state, owner, id, &spec).await
+    edit(&state, owner, id, |current| {
+        ChannelSpec::patch(current, &body)
+    })
+    .await
 }
 
-async fn save(
+/// Stores the settings `change` makes of the channel's current ones.
+async fn edit(
     state: &AppState,
     owner: UserId,
     id: ChannelId,
-    spec: &ChannelSpec,
+    change: impl FnOnce(&ChannelSpec) -> Result<ChannelSpec, FieldError>,
 ) -> ApiResult<Json<Value>> {
+    let current = owned(state, owner, id).await?;
+    let spec = change(&current.spec)?;
     let channel = state
         .store
-        .update_channel(owner, id, spec, Timestamp::now())
+        .update_channel(owner, id, &spec, Timestamp::now())
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(shown(state, &channel)))
@@ -134,15 +139,15 @@ async fn test(
 ) -> ApiResult<impl IntoResponse> {
     let channel = owned(&state, owner, id).await?;
     state.test_sends.check(&owner)?;
-    let alert = state
+    let sent = state
         .senders
-        .complete(test_alert(channel.spec.name.as_str()));
-    let outcome = match state.senders.send(&channel.spec.settings, &alert).await {
-        Ok(()) => DeliveryOutcome::Sent,
-        Err(SendError::Off(why)) => DeliveryOutcome::Skipped(why),
-        Err(SendError::Partly(why)) => DeliveryOutcome::SentPartly(why),
-        Err(SendError::Refused(why) | SendError::Failed(why)) => DeliveryOutcome::Failed(why),
-    };
+        .send(
+            &channel.spec.settings,
+            test_alert(channel.spec.name.as_str()),
+        )
+        .await;
+    // A test is tried once: what would be retried has failed.
+    let outcome = sent.map_or_else(DeliveryOutcome::from, |()| DeliveryOutcome::Sent);
     let delivery = state
         .store
         .log_test_delivery(&channel, &outcome, Timestamp::now())

@@ -2,12 +2,11 @@
 //! and changes of status.
 
 use super::views::{CheckView, EventView, IncidentView};
+use super::{OwnedMonitor, bounded};
 use crate::fields::FieldError;
 use crate::http::AppState;
-use crate::http::actions::owned_id;
-use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiQuery, MonitorPath};
+use crate::http::error::ApiResult;
+use crate::http::extract::ApiQuery;
 use crate::monitor::format_duration;
 use crate::store::BucketStats;
 use crate::timestamp::Timestamp;
@@ -35,30 +34,11 @@ struct Params {
     buckets: Option<String>,
 }
 
-fn bounded(field: &str, raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
-    match raw {
-        None => Ok(default),
-        Some(s) => s
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::Invalid(FieldError::new(
-                    field,
-                    format!("must be a number from 1 to {max}"),
-                ))
-            }),
-    }
-}
-
 async fn checks(
     State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
-    MonitorPath(id): MonitorPath,
+    OwnedMonitor { id: monitor, .. }: OwnedMonitor,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned_id(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 60, 1000)?;
     let before = p
         .before
@@ -116,11 +96,9 @@ fn average(sum: u64, count: u64) -> Option<f64> {
 
 async fn uptime(
     State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
-    MonitorPath(id): MonitorPath,
+    OwnedMonitor { id: monitor, .. }: OwnedMonitor,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned_id(&state, owner, id).await?;
     let window_name = p.window.as_deref().unwrap_or("24h");
     let (window, window_secs) = WINDOWS
         .into_iter()
@@ -189,11 +167,9 @@ async fn uptime(
 
 async fn incidents(
     State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
-    MonitorPath(id): MonitorPath,
+    OwnedMonitor { id: monitor, .. }: OwnedMonitor,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned_id(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
     let incidents = state.store.incidents(monitor, limit).await?;
     let now = Timestamp::now();
@@ -207,11 +183,9 @@ async fn incidents(
 
 async fn events(
     State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
-    MonitorPath(id): MonitorPath,
+    OwnedMonitor { id: monitor, .. }: OwnedMonitor,
     ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<impl IntoResponse> {
-    let monitor = owned_id(&state, owner, id).await?;
     let limit = bounded("limit", p.limit.as_deref(), 100, 1000)?;
     let events = state.store.events(monitor, limit).await?;
     Ok(Json(

@@ -114,6 +114,6 @@ async fn remove(
     AuthUser(owner): AuthUser,
     MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
-    actions::delete(&state, owner, id).await?;
+    actions::delete(&state, owner, id, |_| Ok(())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

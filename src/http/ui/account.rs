@@ -8,7 +8,7 @@ use crate::http::actions;
 use crate::http::error::ApiError;
 use askama::Template;
 use axum::extract::{ConnectInfo, Form, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -40,6 +40,7 @@ impl<'a> AccountPage<'a> {
 
     /// The form again, with what went wrong next to the field it concerns.
     fn with_error(mut self, e: &ApiError) -> Response {
+        e.log();
         let status = e.status();
         match e {
             ApiError::Invalid(f) | ApiError::Conflict(f) if f.field == "email" => {
@@ -51,10 +52,8 @@ impl<'a> AccountPage<'a> {
             other => self.form_error = Some(other.to_string()),
         }
         let mut response = page(status, &self);
-        if let ApiError::RateLimited { retry_after } = e
-            && let Ok(v) = retry_after.as_secs().max(1).to_string().parse()
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
+        if let Some(wait) = e.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, wait);
         }
         response
     }
@@ -99,7 +98,7 @@ pub async fn sign_up(
 }
 
 async fn signed_in(state: &AppState, user: crate::monitor::UserId) -> Result<Response, ApiError> {
-    let cookie = state.sessions.start(state, user).await?;
+    let cookie = state.sessions.start(state.store.as_ref(), user).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
 }
 
@@ -113,10 +112,9 @@ pub struct CsrfOnly {
 pub async fn sign_out(
     State(state): State<AppState>,
     user: PageUser,
-    headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;
-    let cookie = state.sessions.end(&state, &headers).await?;
+    let cookie = state.sessions.end(state.store.as_ref(), &user).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/signin")).into_response())
 }

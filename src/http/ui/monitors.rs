@@ -4,14 +4,18 @@
 use super::account::CsrfOnly;
 use super::pages::page;
 use super::session::{PageError, PageUser};
+use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::actions;
 use crate::http::error::ApiError;
-use crate::monitor::{MonitorId, MonitorInput};
+use crate::http::extract::MonitorPath;
+use crate::monitor::{MonitorId, MonitorInput, MonitorSpec};
 use crate::store::Monitor;
+use crate::timestamp::Timestamp;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -157,28 +161,53 @@ struct MonitorPage {
     checks: Vec<CheckRow>,
 }
 
-/// A monitor id from the path; anything else is a page that does not exist.
-fn monitor_id(raw: &str) -> Result<MonitorId, PageError> {
-    raw.parse()
-        .ok()
-        .filter(|&id: &i64| id > 0)
-        .map(MonitorId)
-        .ok_or(PageError::Api(ApiError::NotFound))
+/// The monitor id in a page's path; anything else is a page that does not exist.
+pub struct PagePath(MonitorId);
+
+impl FromRequestParts<AppState> for PagePath {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let MonitorPath(id) = MonitorPath::from_request_parts(parts, state).await?;
+        Ok(PagePath(id))
+    }
+}
+
+/// The signed-in user and their monitor named in the path; another user's is a page that does
+/// not exist.
+pub struct Owned {
+    user: PageUser,
+    monitor: Monitor,
+}
+
+impl FromRequestParts<AppState> for Owned {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = PageUser::from_request_parts(parts, state).await?;
+        let PagePath(id) = PagePath::from_request_parts(parts, state).await?;
+        let monitor = actions::owned(state, user.user.id, id).await?;
+        Ok(Owned { user, monitor })
+    }
 }
 
 pub async fn show(
     State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
+    Owned { user, monitor: m }: Owned,
 ) -> Result<Response, PageError> {
-    let m = actions::owned(&state, user.user.id, monitor_id(&id)?).await?;
     let checks = state
         .store
         .checks(m.id, None, 20)
         .await?
         .into_iter()
         .map(|c| CheckRow {
-            at: c.at.to_rfc3339().replace('T', " ").replace('Z', ""),
+            at: c.at.to_readable(),
             ok: c.ok(),
             status_code: c.status_code.map(|s| s.to_string()).unwrap_or_default(),
             latency: format!("{} ms", c.latency_ms),
@@ -195,9 +224,7 @@ pub async fn show(
             url: m.spec.url.as_str().to_owned(),
             status: m.shown_status(),
             status_label: label(m.shown_status()),
-            since: m
-                .status_since
-                .map(|t| t.to_rfc3339().replace('T', " ").replace('Z', " UTC")),
+            since: m.status_since.map(Timestamp::to_readable),
             interval: m.spec.interval.to_string(),
             paused: m.paused,
             checks,
@@ -205,96 +232,108 @@ pub async fn show(
     ))
 }
 
-/// One input of the monitor form.
-struct Field {
+/// A setting the form edits, as the API names it, and how it is shown.
+struct Setting {
     name: &'static str,
     label: &'static str,
     kind: &'static str,
     help: &'static str,
     placeholder: &'static str,
     required: bool,
-    choices: Vec<&'static str>,
+    /// For a choice among fixed values.
+    choices: &'static [&'static str],
+}
+
+const SETTINGS: [Setting; 9] = [
+    Setting {
+        name: "name",
+        label: "Name",
+        kind: "text",
+        help: "How the monitor is called in lists and alerts.",
+        placeholder: "My website",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "url",
+        label: "URL",
+        kind: "url",
+        help: "The http:// or https:// address to check.",
+        placeholder: "https://example.com/health",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "interval",
+        label: "Check every",
+        kind: "text",
+        help: "From 1s to 24h, e.g. 30s, 5m, 1h.",
+        placeholder: "1m",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "timeout",
+        label: "Timeout",
+        kind: "text",
+        help: "How long a check may take; empty for 10 s (never more than the interval).",
+        placeholder: "10s",
+        required: false,
+        choices: &[],
+    },
+    Setting {
+        name: "method",
+        label: "Method",
+        kind: "select",
+        help: "The HTTP method of the request.",
+        placeholder: "",
+        required: true,
+        choices: &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    },
+    Setting {
+        name: "accepted_status",
+        label: "Accepted status codes",
+        kind: "text",
+        help: "Codes and ranges, separated by commas.",
+        placeholder: "200-299",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "failure_threshold",
+        label: "Failures before down",
+        kind: "number",
+        help: "Failed checks in a row before the monitor is down and you are told.",
+        placeholder: "",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "success_threshold",
+        label: "Successes before up",
+        kind: "number",
+        help: "Passing checks in a row before an outage ends.",
+        placeholder: "",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "remind_every",
+        label: "Remind every",
+        kind: "text",
+        help: "While down, remind you this often, e.g. 1h; empty for no reminders.",
+        placeholder: "",
+        required: false,
+        choices: &[],
+    },
+];
+
+/// One input of the monitor form: a setting with its value and what is wrong with it.
+struct Field {
+    setting: &'static Setting,
     value: String,
     error: Option<String>,
 }
-
-/// The settings the form edits, as the API names them, with how each is shown.
-const FIELDS: [(&str, &str, &str, &str, &str, bool); 9] = [
-    (
-        "name",
-        "Name",
-        "text",
-        "How the monitor is called in lists and alerts.",
-        "My website",
-        true,
-    ),
-    (
-        "url",
-        "URL",
-        "url",
-        "The http:// or https:// address to check.",
-        "https://example.com/health",
-        true,
-    ),
-    (
-        "interval",
-        "Check every",
-        "text",
-        "From 1s to 24h, e.g. 30s, 5m, 1h.",
-        "1m",
-        true,
-    ),
-    (
-        "timeout",
-        "Timeout",
-        "text",
-        "How long a check may take; empty for 10 s (never more than the interval).",
-        "10s",
-        false,
-    ),
-    (
-        "method",
-        "Method",
-        "select",
-        "The HTTP method of the request.",
-        "",
-        true,
-    ),
-    (
-        "accepted_status",
-        "Accepted status codes",
-        "text",
-        "Codes and ranges, separated by commas.",
-        "200-299",
-        true,
-    ),
-    (
-        "failure_threshold",
-        "Failures before down",
-        "number",
-        "Failed checks in a row before the monitor is down and you are told.",
-        "1",
-        true,
-    ),
-    (
-        "success_threshold",
-        "Successes before up",
-        "number",
-        "Passing checks in a row before an outage ends.",
-        "1",
-        true,
-    ),
-    (
-        "remind_every",
-        "Remind every",
-        "text",
-        "While down, remind you this often, e.g. 1h; empty for no reminders.",
-        "",
-        false,
-    ),
-];
-
-const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 #[derive(Template)]
 #[template(path = "monitor_form.html")]
@@ -311,21 +350,11 @@ struct MonitorForm {
 
 impl MonitorForm {
     fn new(user: &PageUser, editing: Option<&Monitor>, values: &HashMap<String, String>) -> Self {
-        let fields = FIELDS
+        let fields = SETTINGS
             .iter()
-            .map(|&(name, label, kind, help, placeholder, required)| Field {
-                name,
-                label,
-                kind,
-                help,
-                placeholder,
-                required,
-                choices: if kind == "select" {
-                    METHODS.to_vec()
-                } else {
-                    Vec::new()
-                },
-                value: values.get(name).cloned().unwrap_or_default(),
+            .map(|setting| Field {
+                setting,
+                value: values.get(setting.name).cloned().unwrap_or_default(),
                 error: None,
             })
             .collect();
@@ -357,12 +386,14 @@ impl MonitorForm {
 
     /// The form again, with the error next to the field it names.
     fn with_error(mut self, e: &ApiError) -> Response {
+        e.log();
         let field = match e {
             ApiError::Invalid(f) | ApiError::Conflict(f) => {
                 let name = f.field.split(['[', '.']).next().unwrap_or_default();
-                self.fields.iter_mut().find(|x| x.name == name).map(|x| {
-                    x.error = Some(f.message.clone());
-                })
+                self.fields
+                    .iter_mut()
+                    .find(|x| x.setting.name == name)
+                    .map(|x| x.error = Some(f.message.clone()))
             }
             _ => None,
         };
@@ -374,11 +405,10 @@ impl MonitorForm {
 }
 
 /// The form's values of a monitor's settings.
-fn values_of(m: &Monitor) -> HashMap<String, String> {
-    m.spec
-        .to_json()
+fn values_of(spec: &MonitorSpec) -> HashMap<String, String> {
+    spec.to_json()
         .into_iter()
-        .filter(|(k, _)| FIELDS.iter().any(|f| f.0 == k))
+        .filter(|(k, _)| SETTINGS.iter().any(|f| f.name == k))
         .map(|(k, v)| {
             let shown = match v {
                 Value::String(s) => s,
@@ -399,10 +429,10 @@ fn values_of(m: &Monitor) -> HashMap<String, String> {
 /// `null`, which a patch reads as "back to the default".
 fn settings_of(form: &HashMap<String, String>) -> Map<String, Value> {
     let mut settings = Map::new();
-    for &(name, ..) in &FIELDS {
-        let raw = form.get(name).map_or("", |v| v.trim());
-        let value = match name {
-            "timeout" | "remind_every" if raw.is_empty() => Value::Null,
+    for setting in &SETTINGS {
+        let raw = form.get(setting.name).map_or("", |v| v.trim());
+        let value = match setting.name {
+            _ if raw.is_empty() && !setting.required => Value::Null,
             "failure_threshold" | "success_threshold" => raw
                 .parse::<u64>()
                 .map_or_else(|_| Value::from(raw), Value::from),
@@ -414,22 +444,26 @@ fn settings_of(form: &HashMap<String, String>) -> Map<String, Value> {
                 .collect(),
             _ => Value::from(raw),
         };
-        settings.insert(name.to_owned(), value);
+        settings.insert(setting.name.to_owned(), value);
     }
     settings
 }
 
+/// The form of a new monitor: the settings the API would give one, with no name or URL yet.
 fn defaults() -> HashMap<String, String> {
-    [
-        ("interval", "1m"),
-        ("method", "GET"),
-        ("accepted_status", "200-299"),
-        ("failure_threshold", "1"),
-        ("success_threshold", "1"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    let mut any = Map::new();
+    any.insert("url".into(), "https://example.com/".into());
+    let mut values = MonitorInput::parse(&any)
+        .map(|input| values_of(&input.spec))
+        .unwrap_or_default();
+    values.remove("name");
+    values.remove("url");
+    values
+}
+
+/// The forgery token a form carries.
+fn csrf_of(form: &HashMap<String, String>) -> &str {
+    form.get("csrf").map_or("", String::as_str)
 }
 
 pub async fn new_form(user: PageUser) -> Response {
@@ -441,7 +475,7 @@ pub async fn create(
     user: PageUser,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    user.check(form.get("csrf").map_or("", String::as_str))?;
+    user.check(csrf_of(&form))?;
     let mut settings = settings_of(&form);
     // A new monitor has no setting to clear: an empty optional one is simply left out.
     settings.retain(|_, v| !v.is_null());
@@ -455,27 +489,20 @@ pub async fn create(
     })
 }
 
-pub async fn edit_form(
-    State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let m = actions::owned(&state, user.user.id, monitor_id(&id)?).await?;
-    Ok(page(
+pub async fn edit_form(Owned { user, monitor }: Owned) -> Response {
+    page(
         StatusCode::OK,
-        &MonitorForm::new(&user, Some(&m), &values_of(&m)),
-    ))
+        &MonitorForm::new(&user, Some(&monitor), &values_of(&monitor.spec)),
+    )
 }
 
 pub async fn update(
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    user.check(form.get("csrf").map_or("", String::as_str))?;
-    let id = monitor_id(&id)?;
-    let current = actions::owned(&state, user.user.id, id).await?;
+    user.check(csrf_of(&form))?;
     let settings = settings_of(&form);
     // Only what the form shows changes; headers, body and channels stay as they are.
     let changed = actions::change(&state, user.user.id, id, |m| {
@@ -485,37 +512,40 @@ pub async fn update(
     Ok(match changed {
         Ok(m) => Redirect::to(&format!("/monitors/{}", m.id)).into_response(),
         Err(ApiError::NotFound) => return Err(PageError::Api(ApiError::NotFound)),
-        Err(e) => MonitorForm::new(&user, Some(&current), &form).with_error(&e),
+        Err(e) => {
+            let current = actions::owned(&state, user.user.id, id).await?;
+            MonitorForm::new(&user, Some(&current), &form).with_error(&e)
+        }
     })
 }
 
 pub async fn pause(
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    set_paused(state, user, &id, &form.csrf, true).await
+    set_paused(state, user, id, &form.csrf, true).await
 }
 
 pub async fn resume(
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    set_paused(state, user, &id, &form.csrf, false).await
+    set_paused(state, user, id, &form.csrf, false).await
 }
 
 async fn set_paused(
     state: AppState,
     user: PageUser,
-    id: &str,
+    id: MonitorId,
     csrf: &str,
     paused: bool,
 ) -> Result<Response, PageError> {
     user.check(csrf)?;
-    let m = actions::set_paused(&state, user.user.id, monitor_id(id)?, paused).await?;
+    let m = actions::set_paused(&state, user.user.id, id, paused).await?;
     Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response())
 }
 
@@ -528,36 +558,28 @@ struct DeletePage {
     name: String,
     url: String,
     typed: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
-pub async fn delete_form(
-    State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let m = actions::owned(&state, user.user.id, monitor_id(&id)?).await?;
-    Ok(page(
-        StatusCode::OK,
-        &delete_page(user, &m, String::new(), None),
-    ))
-}
-
-fn delete_page(
-    user: PageUser,
-    m: &Monitor,
-    typed: String,
-    error: Option<&'static str>,
-) -> DeletePage {
-    DeletePage {
-        email: user.user.email.to_string(),
-        csrf: user.csrf,
-        id: m.id,
-        name: m.spec.name.as_str().to_owned(),
-        url: m.spec.url.as_str().to_owned(),
-        typed,
-        error,
+impl DeletePage {
+    fn new(user: PageUser, m: &Monitor, typed: String, error: Option<String>) -> Self {
+        DeletePage {
+            email: user.user.email.to_string(),
+            csrf: user.csrf,
+            id: m.id,
+            name: m.spec.name.as_str().to_owned(),
+            url: m.spec.url.as_str().to_owned(),
+            typed,
+            error,
+        }
     }
+}
+
+pub async fn delete_form(Owned { user, monitor }: Owned) -> Response {
+    page(
+        StatusCode::OK,
+        &DeletePage::new(user, &monitor, String::new(), None),
+    )
 }
 
 #[derive(Deserialize)]
@@ -569,22 +591,35 @@ pub struct DeleteForm {
 }
 
 /// Deletes only when the URL typed is the monitor's: the confirmation is the server's, not
-/// only the browser's.
+/// only the browser's, and is checked under the same lock as the delete.
 pub async fn delete(
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;
-    let m = actions::owned(&state, user.user.id, monitor_id(&id)?).await?;
-    if form.confirm_url.trim() != m.spec.url.as_str() {
-        let error = Some("does not match the monitor's URL; nothing was deleted");
-        return Ok(page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &delete_page(user, &m, form.confirm_url, error),
-        ));
+    let typed = form.confirm_url.trim();
+    let deleted = actions::delete(&state, user.user.id, id, |m| {
+        if typed == m.spec.url.as_str() {
+            Ok(())
+        } else {
+            Err(ApiError::Invalid(FieldError::new(
+                "confirm_url",
+                "does not match the monitor's URL; nothing was deleted",
+            )))
+        }
+    })
+    .await;
+    match deleted {
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(ApiError::Invalid(e)) => {
+            let m = actions::owned(&state, user.user.id, id).await?;
+            Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &DeletePage::new(user, &m, form.confirm_url, Some(e.message)),
+            ))
+        }
+        Err(e) => Err(e.into()),
     }
-    actions::delete(&state, user.user.id, m.id).await?;
-    Ok(Redirect::to("/").into_response())
 }

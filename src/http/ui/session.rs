@@ -2,14 +2,16 @@
 //! hash is stored), and a token against cross-site request forgery in every form, derived from
 //! the session so it needs no storage. The JSON API never accepts the cookie.
 
+use super::pages::problem;
 use crate::account::User;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::monitor::UserId;
+use crate::store::Store;
 use crate::timestamp::Timestamp;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -26,42 +28,37 @@ pub struct Sessions {
     secure: bool,
 }
 
+/// HMAC-SHA256 keyed with `key`.
+fn mac(key: &[u8]) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length")
+}
+
 impl Sessions {
     pub fn new(secret: &[u8], ttl: Duration, secure: bool) -> Self {
         // A key of its own, so a forgery token says nothing about the signing secret.
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(b"upbeat form tokens");
+        let mut key = mac(secret);
+        key.update(b"upbeat form tokens");
         Sessions {
-            key: mac.finalize().into_bytes().to_vec(),
+            key: key.finalize().into_bytes().to_vec(),
             ttl,
             secure,
         }
     }
 
     /// Starts a session for `user`; the answer must carry the returned `Set-Cookie`.
-    pub async fn start(&self, state: &AppState, user: UserId) -> Result<HeaderValue, ApiError> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness available: {e}")))?;
-        let token = hex::encode(bytes);
+    pub async fn start(&self, store: &dyn Store, user: UserId) -> Result<HeaderValue, ApiError> {
+        let token = crate::secret::random_hex()?;
         let now = Timestamp::now();
-        state
-            .store
+        store
             .create_session(user, &hash(&token), now, now.saturating_add(self.ttl))
             .await?;
         self.cookie(&token, self.ttl.as_secs())
     }
 
-    /// Ends the session the request carries, if any; the answer must carry the returned
-    /// `Set-Cookie`, which clears it.
-    pub async fn end(
-        &self,
-        state: &AppState,
-        headers: &HeaderMap,
-    ) -> Result<HeaderValue, ApiError> {
-        if let Some(token) = token_of(headers) {
-            state.store.end_session(&hash(token)).await?;
-        }
+    /// Ends the signed-in user's session; the answer must carry the returned `Set-Cookie`,
+    /// which clears it.
+    pub async fn end(&self, store: &dyn Store, user: &PageUser) -> Result<HeaderValue, ApiError> {
+        store.end_session(&hash(&user.token)).await?;
         self.cookie("", 0)
     }
 
@@ -73,11 +70,11 @@ impl Sessions {
         .map_err(|e| ApiError::Internal(e.into()))
     }
 
-    /// The forgery token of a session: forms carry it back as `csrf`.
-    fn form_token(&self, session: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(session.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+    /// The forgery token of a session, keyed so that only upbeat can make it.
+    fn form_mac(&self, session: &str) -> Hmac<Sha256> {
+        let mut m = mac(&self.key);
+        m.update(session.as_bytes());
+        m
     }
 }
 
@@ -102,14 +99,20 @@ pub struct PageUser {
     pub user: User,
     /// What this user's forms must carry back.
     pub csrf: String,
+    /// The session's token, as the cookie holds it.
+    token: String,
+    /// What makes this session's forgery token.
+    form_mac: Hmac<Sha256>,
 }
 
 impl PageUser {
     /// Checks a form's forgery token: a form made by another site cannot know it.
     pub fn check(&self, csrf: &str) -> Result<(), PageError> {
-        let (a, b) = (self.csrf.as_bytes(), csrf.as_bytes());
-        let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0;
-        if same { Ok(()) } else { Err(PageError::Forged) }
+        let given = hex::decode(csrf).map_err(|_| PageError::Forged)?;
+        self.form_mac
+            .clone()
+            .verify_slice(&given)
+            .map_err(|_| PageError::Forged)
     }
 }
 
@@ -121,18 +124,17 @@ impl FromRequestParts<AppState> for PageUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = token_of(&parts.headers).ok_or(PageError::SignIn)?;
-        let user = match state
+        let user = state
             .store
             .session_user(&hash(token), Timestamp::now())
             .await?
-        {
-            Some(id) => state.store.user(id).await?,
-            None => None,
-        }
-        .ok_or(PageError::SignIn)?;
+            .ok_or(PageError::SignIn)?;
+        let form_mac = state.sessions.form_mac(token);
         Ok(PageUser {
             user,
-            csrf: state.sessions.form_token(token),
+            csrf: hex::encode(form_mac.clone().finalize().into_bytes()),
+            token: token.to_owned(),
+            form_mac,
         })
     }
 }
@@ -162,14 +164,21 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::SignIn => Redirect::to("/signin").into_response(),
-            PageError::Forged => super::pages::problem(
-                axum::http::StatusCode::FORBIDDEN,
+            PageError::Forged => problem(
+                StatusCode::FORBIDDEN,
                 "This form has expired or did not come from upbeat. Go back, reload the page and try again.",
             ),
             PageError::Api(ApiError::NotFound) => {
-                super::pages::problem(axum::http::StatusCode::NOT_FOUND, "There is nothing here.")
+                problem(StatusCode::NOT_FOUND, "There is nothing here.")
             }
-            PageError::Api(e) => e.into_response(),
+            PageError::Api(e) => {
+                e.log();
+                let mut response = problem(e.status(), &e.to_string());
+                if let Some(wait) = e.retry_after() {
+                    response.headers_mut().insert(header::RETRY_AFTER, wait);
+                }
+                response
+            }
         }
     }
 }

@@ -186,7 +186,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<UserId>> {
+    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<User>> {
         sessions::user(&self.reads, token_hash, now).await
     }
 
@@ -271,13 +271,20 @@ impl Store for SqliteStore {
             .fetch_all(&self.reads)
             .await?;
         let mut channels = alerts::channels_of(&self.reads, owner, None).await?;
-        rows.into_iter()
-            .map(|row| {
-                let mut monitor = row.into_monitor()?;
-                monitor.channels = channels.remove(&monitor.id).unwrap_or_default();
-                Ok(monitor)
+        // One row that no longer reads (written under older rules) hides no other monitor.
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let id = row.id;
+                row.into_monitor()
+                    .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; left out"))
+                    .ok()
             })
-            .collect()
+            .map(|mut monitor| {
+                monitor.channels = channels.remove(&monitor.id).unwrap_or_default();
+                monitor
+            })
+            .collect())
     }
 
     async fn update_monitor(
@@ -356,15 +363,20 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.reads)
         .await?;
-        rows.into_iter()
-            .map(|(id, spec, last_at)| {
-                Ok(ActiveMonitor {
+        // A monitor that no longer reads is not checked, and keeps none of the others from it.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, spec, last_at)| {
+                let spec = parse_spec(&spec)
+                    .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; it is not checked"))
+                    .ok()?;
+                Some(ActiveMonitor {
                     id: MonitorId(id),
-                    spec: parse_spec(&spec)?,
+                    spec,
                     last_check_at: last_at.map(Timestamp::from_millis),
                 })
             })
-            .collect()
+            .collect())
     }
 
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {

@@ -48,7 +48,7 @@ fn latency(ms: i64) -> u32 {
 
 #[derive(sqlx::FromRow)]
 pub struct MonitorRow {
-    id: i64,
+    pub id: i64,
     user_id: i64,
     spec: String,
     paused: bool,

@@ -1,5 +1,6 @@
 //! Browser sessions: created at sign-in, looked up on every page, ended at sign-out.
 
+use crate::account::{Email, User};
 use crate::monitor::UserId;
 use crate::store::Result;
 use crate::timestamp::Timestamp;
@@ -30,14 +31,19 @@ pub async fn create(
     Ok(())
 }
 
-pub async fn user(pool: &SqlitePool, token_hash: &[u8], now: Timestamp) -> Result<Option<UserId>> {
-    let user: Option<i64> =
-        sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
-            .bind(token_hash)
-            .bind(now.as_millis())
-            .fetch_optional(pool)
-            .await?;
-    Ok(user.map(UserId))
+pub async fn user(pool: &SqlitePool, token_hash: &[u8], now: Timestamp) -> Result<Option<User>> {
+    let user: Option<(i64, String)> = sqlx::query_as(
+        "SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = ? AND s.expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(now.as_millis())
+    .fetch_optional(pool)
+    .await?;
+    Ok(user.map(|(id, email)| User {
+        id: UserId(id),
+        email: Email::from_trusted(email),
+    }))
 }
 
 pub async fn end(pool: &SqlitePool, token_hash: &[u8]) -> Result<()> {

@@ -98,8 +98,13 @@ impl TestApp {
         let config = self.config.clone();
         let dir = self.stop().await;
         let mut app = start(config).await;
-        app._dir = dir;
+        app.keep(dir);
         app
+    }
+
+    /// Takes over the database directory of a stopped app, so it lasts as long as this one.
+    pub fn keep(&mut self, dir: Option<TempDir>) {
+        self._dir = dir;
     }
 
     pub async fn request(
@@ -133,6 +138,11 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PATCH, path, Some(token), Some(body))
             .await
     }
 
@@ -177,6 +187,15 @@ impl TestApp {
         let (status, events) = self.get(&format!("/api/monitors/{id}/events"), token).await;
         assert_eq!(status, StatusCode::OK, "{events}");
         events.as_array().unwrap().iter().rev().cloned().collect()
+    }
+
+    /// A monitor's outages, newest first.
+    pub async fn incidents(&self, token: &str, id: i64) -> Value {
+        let (status, incidents) = self
+            .get(&format!("/api/monitors/{id}/incidents"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{incidents}");
+        incidents
     }
 
     /// Waits until the monitor has at least `n` checks and returns them, newest first.

@@ -46,7 +46,7 @@ impl Mail {
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, and its PEM for the client.
 pub struct TestCert {
-    acceptor: TlsAcceptor,
+    pub acceptor: TlsAcceptor,
     pub pem: String,
 }
 
