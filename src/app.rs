@@ -51,13 +51,19 @@ impl App {
             }
         };
 
-        let prober = Prober::new(&DnsSettings {
-            servers: config.dns_servers.clone(),
-        })?;
-        let senders = Arc::new(Senders::new(send_settings(config)?)?);
-        match senders.email_off() {
-            Some(why) => tracing::warn!("{why}"),
-            None => tracing::info!("email alerts are on"),
+        // The trusted certificates are read from the system once, for checks and alerts alike.
+        let tls = crate::tls::client_config()?;
+        let prober = Prober::new(
+            &DnsSettings {
+                servers: config.dns_servers.clone(),
+            },
+            tls.clone(),
+        )?;
+        let senders = Arc::new(Senders::new(send_settings(config)?, tls)?);
+        if let Some(why) = senders.email_off() {
+            tracing::warn!("{why}");
+        } else if let Some(via) = senders.email_via() {
+            tracing::info!(via, "email alerts are on");
         }
         let alerts_queued = Arc::new(Notify::new());
         let dispatcher = Dispatcher::new(

@@ -162,12 +162,6 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if !self.database_url.starts_with("sqlite:") {
-            bail!(
-                "database_url {:?} is not supported: use sqlite:PATH",
-                self.database_url
-            );
-        }
         if let Some(secret) = &self.jwt_secret
             && secret.expose().len() < 32
         {

@@ -134,11 +134,11 @@ impl Recorder {
             .await?
             .into_iter()
             .map(|s| {
+                // Paused monitors are not checked, so no result of theirs arrives to hold back.
                 let tracked = Tracked {
                     verdict: s.verdict,
                     last_at: s.last_at,
-                    paused: s.paused,
-                    not_before: None,
+                    ..Tracked::default()
                 };
                 (s.monitor, tracked)
             })

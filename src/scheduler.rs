@@ -10,7 +10,7 @@
 use crate::monitor::{MonitorId, MonitorSpec};
 use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
-use crate::timestamp::Timestamp;
+use crate::timestamp::{Timestamp, duration_millis};
 use crate::verdict::Thresholds;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -324,11 +324,11 @@ fn slot_after(
     interval: Duration,
     after: Instant,
 ) -> Instant {
-    let interval = duration_ms(interval).max(1);
+    let interval = duration_millis(interval).max(1);
     let phase = phase_of(monitor, interval);
     let (epoch_instant, epoch_wall) = epoch;
     let after_wall =
-        epoch_wall.as_millis() + duration_ms(after.saturating_duration_since(epoch_instant));
+        epoch_wall.as_millis() + duration_millis(after.saturating_duration_since(epoch_instant));
     let k = (after_wall - phase).div_euclid(interval) + 1;
     let slot_wall = phase + k * interval;
     epoch_instant
@@ -340,10 +340,6 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A monitor's offset within its interval: a mix of its id, so neighbouring ids land far apart.

@@ -20,7 +20,7 @@ impl Timestamp {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
-        Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+        Timestamp(duration_millis(since))
     }
 
     pub const fn as_millis(self) -> i64 {
@@ -61,7 +61,8 @@ impl Timestamp {
     }
 }
 
-fn duration_millis(d: Duration) -> i64 {
+/// A duration in whole milliseconds, as instants are kept; saturating.
+pub fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -468,10 +468,8 @@ impl ChannelSpec {
             .str("kind")?
             .ok_or_else(|| FieldError::new("kind", "is required"))?;
         let kind = ChannelKind::parse(kind_text).ok_or_else(|| {
-            FieldError::new(
-                "kind",
-                "must be one of email, webhook, slack, discord, teams, telegram, ntfy, pagerduty",
-            )
+            let kinds: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
+            FieldError::new("kind", format!("must be one of {}", kinds.join(", ")))
         })?;
         let mut settings = f.object("settings")?.cloned().unwrap_or_default();
         let mut repointed = false;

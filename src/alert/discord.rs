@@ -1,13 +1,8 @@
 //! Discord webhooks: one embed, red or green, with the facts as fields; no mentions.
 
-use super::message::{Alert, Tone};
+use super::message::{Alert, truncate};
 use super::send::Outgoing;
-use super::slack::truncate;
 use serde_json::json;
-
-const RED: u32 = 0xC62828;
-const GREEN: u32 = 0x2E7D32;
-const GREY: u32 = 0x616161;
 
 pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
     let fields: Vec<_> = alert
@@ -20,11 +15,7 @@ pub fn request(webhook_url: &str, alert: &Alert) -> Outgoing {
     let mut embed = json!({
         "title": truncate(&alert.subject(), 256),
         "description": truncate(&alert.headline(), 4096),
-        "color": match alert.kind.tone() {
-            Tone::Bad => RED,
-            Tone::Good => GREEN,
-            Tone::Neutral => GREY,
-        },
+        "color": alert.kind.tone().rgb(),
         "timestamp": alert.at,
         "fields": fields,
         "footer": {"text": "upbeat"},

@@ -5,8 +5,8 @@
 //! failing channel delays nothing else. Failures are retried with exponential backoff for a
 //! day, then recorded as failed.
 
-use super::message::{Alert, AlertKind};
 use super::send::{SendError, Senders};
+use crate::monitor::ChannelId;
 use crate::store::{ClaimedDelivery, DeliveryOutcome, FinishedDelivery, Store};
 use crate::timestamp::Timestamp;
 use std::sync::Arc;
@@ -15,8 +15,6 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// How long one attempt may take.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a claimed delivery is ours: well beyond an attempt and the write that records it.
 const LEASE: Duration = Duration::from_secs(120);
 /// The longest wait between two attempts.
@@ -39,6 +37,8 @@ pub struct Dispatcher {
     queued: Arc<Notify>,
     /// The wait before the first retry; it doubles with each further one.
     first_retry: Duration,
+    /// The channel the last claim ended with: channels take turns from the one after it.
+    turn: Option<ChannelId>,
 }
 
 impl Dispatcher {
@@ -55,6 +55,7 @@ impl Dispatcher {
             senders,
             queued,
             first_retry,
+            turn: None,
         }
     }
 
@@ -63,7 +64,7 @@ impl Dispatcher {
     ///
     /// Each round records the attempts that ended since the last one and claims what is due
     /// in one transaction, so a burst of alerts costs one write per round, not two per alert.
-    pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
+    pub async fn run(mut self, shutdown: CancellationToken, grace: Duration) {
         match self.store.release_claims(&self.node).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -139,7 +140,7 @@ impl Dispatcher {
 
     /// Records `finished` and claims up to `room` due deliveries.
     async fn settle(
-        &self,
+        &mut self,
         finished: &[FinishedDelivery],
         room: usize,
     ) -> crate::store::Result<Vec<ClaimedDelivery>> {
@@ -151,8 +152,10 @@ impl Dispatcher {
                 Timestamp::now(),
                 LEASE,
                 u32::try_from(room).unwrap_or(u32::MAX),
+                self.turn,
             )
             .await?;
+        self.turn = settled.turn.or(self.turn);
         for delivery in settled.lost {
             tracing::warn!(
                 delivery,
@@ -219,23 +222,6 @@ fn retry_or_give_up(
 fn backoff(first: Duration, attempts: u32) -> Duration {
     let doublings = attempts.saturating_sub(1).min(20);
     first.saturating_mul(1 << doublings).min(MAX_BACKOFF)
-}
-
-/// A message for a channel's test button.
-pub fn test_alert(channel_name: &str) -> Alert {
-    Alert {
-        delivery: 0,
-        kind: AlertKind::Test,
-        monitor_id: None,
-        monitor: channel_name.to_owned(),
-        url: String::new(),
-        at: Timestamp::now(),
-        cause: None,
-        incident: None,
-        down_since: None,
-        outage: None,
-        link: None,
-    }
 }
 
 #[cfg(test)]

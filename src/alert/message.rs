@@ -26,6 +26,17 @@ pub enum Tone {
     Neutral,
 }
 
+impl Tone {
+    /// The colour as 0xRRGGBB.
+    pub fn rgb(self) -> u32 {
+        match self {
+            Tone::Bad => 0xC6_2828,
+            Tone::Good => 0x2E_7D32,
+            Tone::Neutral => 0x61_6161,
+        }
+    }
+}
+
 impl AlertKind {
     const ALL: [AlertKind; 5] = [
         AlertKind::Down,
@@ -87,6 +98,23 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// A message for a channel's test button.
+    pub fn test(channel_name: &str) -> Alert {
+        Alert {
+            delivery: 0,
+            kind: AlertKind::Test,
+            monitor_id: None,
+            monitor: channel_name.to_owned(),
+            url: String::new(),
+            at: Timestamp::now(),
+            cause: None,
+            incident: None,
+            down_since: None,
+            outage: None,
+            link: None,
+        }
+    }
+
     /// `[DOWN] Home page`, `[UP] Home page`.
     pub fn subject(&self) -> String {
         let tag = match self.kind {
@@ -166,11 +194,7 @@ impl Alert {
     }
 
     pub fn html(&self) -> String {
-        let colour = match self.kind.tone() {
-            Tone::Bad => "#c62828",
-            Tone::Good => "#2e7d32",
-            Tone::Neutral => "#616161",
-        };
+        let colour = format!("#{:06x}", self.kind.tone().rgb());
         let mut rows = String::new();
         for (label, value) in self.facts() {
             rows.push_str(&format!(
@@ -209,10 +233,24 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// `s` cut to at most `max_chars` characters, the last of them an ellipsis when cut.
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars.saturating_sub(1)) {
+        Some((cut, _)) if s.chars().count() > max_chars => format!("{}…", &s[..cut]),
+        _ => s.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::probe::ErrorKind;
+
+    #[test]
+    fn truncated_text_ends_with_an_ellipsis_within_the_limit() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+    }
 
     fn alert(kind: AlertKind) -> Alert {
         Alert {

@@ -1,15 +1,14 @@
 //! PagerDuty's Events API v2: a trigger when a monitor goes down and a resolve when it comes
 //! back, under one dedup key per outage, so PagerDuty opens and closes one incident for it.
 
-use super::message::{Alert, AlertKind};
+use super::message::{Alert, AlertKind, truncate};
 use super::send::Outgoing;
-use super::slack::truncate;
 use crate::secret::Secret;
 use serde_json::{Map, Value, json};
 
 /// The requests for one alert: a test both triggers and resolves, so it leaves nothing open.
 pub fn requests(api: &str, routing_key: &Secret, alert: &Alert) -> Vec<Outgoing> {
-    let url = format!("{}/v2/enqueue", api.trim_end_matches('/'));
+    let url = format!("{api}/v2/enqueue");
     let key = dedup_key(alert);
     let resolve =
         json!({"routing_key": routing_key.expose(), "event_action": "resolve", "dedup_key": key});

@@ -3,12 +3,14 @@
 //! send; this module sends it.
 
 use super::channel::ChannelSettings;
-use super::dispatcher::SEND_TIMEOUT;
 use super::email::{Email, EmailSettings};
 use super::message::Alert;
 use super::{discord, ntfy, pagerduty, slack, teams, telegram, webhook};
 use crate::store::DeliveryOutcome;
 use std::time::Duration;
+
+/// How long one attempt may take.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why an alert was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +56,7 @@ impl SendError {
     }
 }
 
-/// An HTTP request a channel module wants sent.
-#[derive(Debug, Clone)]
+/// An HTTP request a channel module wants sent. No `Debug`: it holds tokens and secret URLs.
 pub struct Outgoing {
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -94,10 +95,10 @@ pub struct Senders {
 }
 
 impl Senders {
-    pub fn new(settings: SendSettings) -> anyhow::Result<Self> {
+    /// `tls`: the certificates destinations are trusted by (see [`crate::tls::client_config`]).
+    pub fn new(settings: SendSettings, tls: rustls::ClientConfig) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(crate::tls::client_config()?)
-            .timeout(SEND_TIMEOUT)
+            .tls_backend_preconfigured(tls)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("upbeat/", env!("CARGO_PKG_VERSION")))
             // A redirected POST arrives as a bodyless GET, and custom headers would follow it
@@ -112,9 +113,14 @@ impl Senders {
             http,
             email,
             public_url: settings.public_url.trim_end_matches('/').to_owned(),
-            telegram_api: settings.telegram_api,
-            pagerduty_api: settings.pagerduty_api,
+            telegram_api: settings.telegram_api.trim_end_matches('/').to_owned(),
+            pagerduty_api: settings.pagerduty_api.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// Where email alerts go (a mail server or SendGrid, without credentials), when they are on.
+    pub fn email_via(&self) -> Option<&str> {
+        self.email.as_ref().map(|e| e.description.as_str())
     }
 
     /// Why email alerts are off, when they are.
@@ -211,9 +217,8 @@ pub async fn post(http: &reqwest::Client, request: Outgoing) -> Result<(), SendE
         builder = builder.header(name, value);
     }
     let mut response = builder.send().await.map_err(|e| {
-        SendError::Failed(if e.is_timeout() {
-            "no answer in time".to_owned()
-        } else if e.is_connect() {
+        // The whole attempt is timed in `Senders::send`.
+        SendError::Failed(if e.is_connect() {
             format!("could not connect: {}", root_cause(&e))
         } else {
             root_cause(&e)

@@ -1,6 +1,6 @@
 //! Slack incoming webhooks: Block Kit with mrkdwn, and a plain `text` for notifications.
 
-use super::message::{Alert, Tone};
+use super::message::{Alert, Tone, truncate};
 use super::send::Outgoing;
 use serde_json::json;
 
@@ -31,13 +31,6 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-pub(super) fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars.saturating_sub(1)) {
-        Some((cut, _)) if s.chars().count() > max_chars => format!("{}…", &s[..cut]),
-        _ => s.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,7 +38,5 @@ mod tests {
     #[test]
     fn only_ampersands_and_angle_brackets_are_escaped() {
         assert_eq!(escape("a & <b> 'c' \"d\""), "a &amp; &lt;b&gt; 'c' \"d\"");
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abc", 4), "abc");
     }
 }

@@ -30,10 +30,6 @@ pub fn request(api: &str, bot_token: &Secret, chat_id: &str, alert: &Alert) -> O
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": true},
     });
-    let url = format!(
-        "{}/bot{}/sendMessage",
-        api.trim_end_matches('/'),
-        bot_token.expose()
-    );
+    let url = format!("{api}/bot{}/sendMessage", bot_token.expose());
     Outgoing::json(&url, body.to_string().into_bytes())
 }

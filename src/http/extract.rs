@@ -17,7 +17,7 @@ use std::time::Duration;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// How long a client may take to send its body. Bounding it here, before the handler runs,
 /// cuts off a slow client without ever cancelling a change half-way.
-const BODY_DEADLINE: Duration = Duration::from_secs(30);
+pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A JSON request body.
 pub struct ApiJson<T>(pub T);

@@ -21,7 +21,7 @@ use tower::ServiceExt;
 const MAX_CONNECTIONS: usize = 1024;
 /// How long a client may take to send a request's headers, and to start the next request on
 /// a kept-alive connection.
-pub const HEADER_DEADLINE: Duration = Duration::from_secs(10);
+const HEADER_DEADLINE: Duration = Duration::from_secs(10);
 
 pub async fn serve(
     listener: TcpListener,

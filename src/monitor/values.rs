@@ -226,9 +226,9 @@ impl StatusRanges {
                 if let Some((a, b)) = s.split_once('-') {
                     (code(a)?, code(b)?)
                 } else if let Some(digit) = s
-                    .strip_suffix("xx")
-                    .or_else(|| s.strip_suffix("XX"))
-                    .filter(|d| d.len() == 1)
+                    .get(1..)
+                    .filter(|class| s.len() == 3 && class.eq_ignore_ascii_case("xx"))
+                    .and_then(|_| s.get(..1))
                 {
                     let class = code(&format!("{digit}00"))?;
                     (class, class + 99)
@@ -355,11 +355,14 @@ mod tests {
             let _ = HttpUrl::parse("u", s);
             let _ = Headers::parse("h", [(s, s)]);
         }
-        assert!(
-            StatusRanges::parse("s", &[Value::from("5XX")])
-                .unwrap()
-                .accepts(503)
-        );
+        for class in ["5XX", "5xX"] {
+            assert!(
+                StatusRanges::parse("s", &[Value::from(class)])
+                    .unwrap()
+                    .accepts(503),
+                "{class}"
+            );
+        }
     }
 
     #[test]

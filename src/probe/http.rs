@@ -410,8 +410,7 @@ fn chain(e: &(dyn StdError + 'static)) -> String {
 }
 
 /// The TLS settings every check shares; a check speaks HTTP/1.1.
-pub(super) fn tls_connector() -> anyhow::Result<TlsConnector> {
-    let mut config = crate::tls::client_config()?;
+pub(super) fn tls_connector(mut config: rustls::ClientConfig) -> TlsConnector {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsConnector::from(Arc::new(config)))
+    TlsConnector::from(Arc::new(config))
 }

@@ -26,11 +26,12 @@ struct Inner {
 }
 
 impl Prober {
-    pub fn new(dns: &DnsSettings) -> anyhow::Result<Self> {
+    /// `tls`: the certificates checks trust (see [`crate::tls::client_config`]).
+    pub fn new(dns: &DnsSettings, tls: rustls::ClientConfig) -> anyhow::Result<Self> {
         Ok(Prober {
             inner: Arc::new(Inner {
                 resolver: dns::Resolver::new(dns)?,
-                tls: http::tls_connector()?,
+                tls: http::tls_connector(tls),
             }),
         })
     }

@@ -178,6 +178,8 @@ pub struct Settled {
     /// the delivery.
     pub lost: Vec<i64>,
     pub claimed: Vec<ClaimedDelivery>,
+    /// The channel the claim ended with, if it took any.
+    pub turn: Option<ChannelId>,
 }
 
 /// What storing a batch of results did.
@@ -221,7 +223,6 @@ pub struct StoredVerdict {
     pub monitor: MonitorId,
     pub verdict: VerdictState,
     pub last_at: Option<Timestamp>,
-    pub paused: bool,
 }
 
 /// A monitor to schedule at start-up.
@@ -374,8 +375,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records how the `finished` attempts ended, each only if the claim it was made under
     /// still holds, then takes up to `limit` due deliveries for `lease`: until it ends no one
-    /// else takes them, and after it they are due again unless finished. One transaction, so
-    /// one write to the disk however many alerts move.
+    /// else takes them, and after it they are due again unless finished. Channels take turns:
+    /// the claim starts just after channel `after` (the `turn` the last one ended with). One
+    /// transaction, so one write to the disk however many alerts move.
     async fn settle_deliveries(
         &self,
         node: &str,
@@ -383,6 +385,7 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         lease: Duration,
         limit: u32,
+        after: Option<ChannelId>,
     ) -> Result<Settled>;
     /// Ends the leases `node` still holds: at start-up they are left over from a crash, and no
     /// other node can be sending them.

@@ -3,7 +3,7 @@
 
 use super::views::{channel_json, delivery_json};
 use crate::alert::channel::ChannelSpec;
-use crate::alert::dispatcher::test_alert;
+use crate::alert::message::Alert;
 use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::auth::AuthUser;
@@ -143,7 +143,7 @@ async fn test(
         .senders
         .send(
             &channel.spec.settings,
-            test_alert(channel.spec.name.as_str()),
+            Alert::test(channel.spec.name.as_str()),
         )
         .await;
     // A test is tried once: what would be retried has failed.

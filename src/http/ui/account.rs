@@ -1,13 +1,13 @@
 //! Signing up, in and out in the browser. The same rules as the API: the same password rules
 //! and the same limits on attempts.
 
-use super::pages::page;
+use super::pages::{PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::http::AppState;
 use crate::http::actions;
 use crate::http::error::ApiError;
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -78,7 +78,7 @@ pub async fn sign_up_page() -> Response {
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<Credentials>,
+    PageForm(form): PageForm<Credentials>,
 ) -> Result<Response, PageError> {
     match actions::sign_in(&state, peer.ip(), &form.email, form.password).await {
         Ok(user) => Ok(signed_in(&state, user.id).await?),
@@ -89,7 +89,7 @@ pub async fn sign_in(
 pub async fn sign_up(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<Credentials>,
+    PageForm(form): PageForm<Credentials>,
 ) -> Result<Response, PageError> {
     match actions::sign_up(&state, peer.ip(), &form.email, form.password).await {
         Ok(user) => Ok(signed_in(&state, user.id).await?),
@@ -112,7 +112,7 @@ pub struct CsrfOnly {
 pub async fn sign_out(
     State(state): State<AppState>,
     user: PageUser,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;
     let cookie = state.sessions.end(state.store.as_ref(), &user).await?;

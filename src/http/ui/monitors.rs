@@ -2,7 +2,7 @@
 //! change goes through the same actions as the API, so the same rules and checks apply.
 
 use super::account::CsrfOnly;
-use super::pages::page;
+use super::pages::{PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::fields::FieldError;
 use crate::http::AppState;
@@ -13,7 +13,7 @@ use crate::monitor::{MonitorId, MonitorInput, MonitorSpec};
 use crate::store::Monitor;
 use crate::timestamp::Timestamp;
 use askama::Template;
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -473,7 +473,7 @@ pub async fn new_form(user: PageUser) -> Response {
 pub async fn create(
     State(state): State<AppState>,
     user: PageUser,
-    Form(form): Form<HashMap<String, String>>,
+    PageForm(form): PageForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     user.check(csrf_of(&form))?;
     let mut settings = settings_of(&form);
@@ -500,7 +500,7 @@ pub async fn update(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    Form(form): Form<HashMap<String, String>>,
+    PageForm(form): PageForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     user.check(csrf_of(&form))?;
     let settings = settings_of(&form);
@@ -523,7 +523,7 @@ pub async fn pause(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     set_paused(state, user, id, &form.csrf, true).await
 }
@@ -532,7 +532,7 @@ pub async fn resume(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     set_paused(state, user, id, &form.csrf, false).await
 }
@@ -596,7 +596,7 @@ pub async fn delete(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    Form(form): Form<DeleteForm>,
+    PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;
     let typed = form.confirm_url.trim();

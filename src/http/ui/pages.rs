@@ -1,8 +1,13 @@
 //! Rendering a page: the template, and the headers every page carries.
 
+use super::session::PageError;
+use crate::http::error::ApiError;
+use crate::http::extract::BODY_DEADLINE;
 use askama::Template;
+use axum::extract::{Form, FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 /// Scripts and styles only from upbeat itself, no framing, forms only to upbeat.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
@@ -52,4 +57,19 @@ struct Problem<'a> {
 pub fn problem(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Something went wrong");
     page(status, &Problem { title, message })
+}
+
+/// A submitted form, read within the same deadline as an API body.
+pub struct PageForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match tokio::time::timeout(BODY_DEADLINE, Form::<T>::from_request(req, state)).await {
+            Ok(Ok(Form(form))) => Ok(PageForm(form)),
+            Ok(Err(rejection)) => Err(ApiError::Malformed(rejection.body_text()).into()),
+            Err(_) => Err(ApiError::SlowRequest.into()),
+        }
+    }
 }

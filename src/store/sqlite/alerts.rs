@@ -1,10 +1,10 @@
 //! Channels, which monitors alert which channels, and the outbox of deliveries: queued in the
 //! transaction of the status change that causes them, claimed with a lease, finished once.
 
+use super::rows::{corrupt, error};
 use crate::alert::channel::{ChannelSettings, ChannelSpec};
 use crate::alert::message::{Alert, AlertKind};
 use crate::monitor::{ChannelId, MonitorId, Name, UserId};
-use crate::probe::{CheckError, ErrorKind};
 use crate::store::{
     Channel, ChannelChoice, ClaimedDelivery, Delivery, DeliveryOutcome, DeliveryState, Result,
     StoreError,
@@ -12,12 +12,7 @@ use crate::store::{
 use crate::timestamp::Timestamp;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
 
 fn settings_json(spec: &ChannelSpec) -> String {
     spec.settings.to_json().to_string()
@@ -198,28 +193,40 @@ pub async fn attach(
     Ok(())
 }
 
-/// The channels of each of the owner's monitors (or of one monitor), in id order.
+/// The channels a monitor alerts, in id order.
 pub async fn channels_of(
     conn: impl sqlx::SqliteExecutor<'_>,
-    owner: UserId,
-    monitor: Option<MonitorId>,
-) -> Result<HashMap<MonitorId, Vec<ChannelId>>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT mc.monitor_id, mc.channel_id FROM monitor_channels mc \
-         JOIN monitors m ON m.id = mc.monitor_id \
-         WHERE m.user_id = ?1 AND (?2 IS NULL OR mc.monitor_id = ?2) \
-         ORDER BY mc.monitor_id, mc.channel_id",
+    monitor: MonitorId,
+) -> Result<Vec<ChannelId>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT channel_id FROM monitor_channels WHERE monitor_id = ? ORDER BY channel_id",
     )
-    .bind(owner.0)
-    .bind(monitor.map(|m| m.0))
+    .bind(monitor.0)
     .fetch_all(conn)
     .await?;
+    Ok(ids.into_iter().map(ChannelId).collect())
+}
+
+/// The channels of each of the owner's monitors, in id order.
+pub async fn channels_by_monitor(
+    pool: &SqlitePool,
+    owner: UserId,
+) -> Result<HashMap<MonitorId, Vec<ChannelId>>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(CHANNELS_BY_MONITOR)
+        .bind(owner.0)
+        .fetch_all(pool)
+        .await?;
     let mut out: HashMap<MonitorId, Vec<ChannelId>> = HashMap::new();
     for (m, c) in rows {
         out.entry(MonitorId(m)).or_default().push(ChannelId(c));
     }
     Ok(out)
 }
+
+pub(super) const CHANNELS_BY_MONITOR: &str = "\
+    SELECT mc.monitor_id, mc.channel_id FROM monitors m \
+    JOIN monitor_channels mc ON mc.monitor_id = m.id \
+    WHERE m.user_id = ? ORDER BY m.id, mc.channel_id";
 
 /// Queues a down alert on every channel of the monitor, once per outage and channel.
 pub async fn queue_down(
@@ -256,28 +263,22 @@ pub async fn queue_end(
     kind: AlertKind,
     at: Timestamp,
 ) -> Result<u64> {
-    let dropped: &[&str] = if kind == AlertKind::Paused {
-        &["reminder", "down"]
+    let pausing = kind == AlertKind::Paused;
+    sqlx::query(
+        "UPDATE deliveries SET state = 'skipped', last_error = ?, claimed_until = NULL, claimed_by = NULL \
+         WHERE incident_id = ? AND state = 'pending' AND (kind = 'reminder' OR (kind = 'down' AND ?)) \
+           AND (claimed_until IS NULL OR claimed_until <= ?)",
+    )
+    .bind(if pausing {
+        "the monitor was paused"
     } else {
-        &["reminder"]
-    };
-    for dropped_kind in dropped {
-        sqlx::query(
-            "UPDATE deliveries SET state = 'skipped', last_error = ?, claimed_until = NULL, claimed_by = NULL \
-             WHERE incident_id = ? AND kind = ? AND state = 'pending' \
-               AND (claimed_until IS NULL OR claimed_until <= ?)",
-        )
-        .bind(if kind == AlertKind::Paused {
-            "the monitor was paused"
-        } else {
-            "the monitor was up again"
-        })
-        .bind(incident)
-        .bind(dropped_kind)
-        .bind(at.as_millis())
-        .execute(&mut *conn)
-        .await?;
-    }
+        "the monitor was up again"
+    })
+    .bind(incident)
+    .bind(pausing)
+    .bind(at.as_millis())
+    .execute(&mut *conn)
+    .await?;
     let queued = sqlx::query(
         "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
              event_id, incident_id, kind, state, created_at, next_attempt_at) \
@@ -347,14 +348,6 @@ struct ClaimRow {
     incident_cause_message: Option<String>,
 }
 
-fn check_error(kind: Option<String>, message: Option<String>) -> Option<CheckError> {
-    let kind = ErrorKind::parse(&kind?)?;
-    Some(CheckError {
-        kind,
-        message: message.unwrap_or_default(),
-    })
-}
-
 impl ClaimRow {
     fn into_claimed(self) -> Result<ClaimedDelivery> {
         let kind =
@@ -367,8 +360,15 @@ impl ClaimRow {
         let created_at = Timestamp::from_millis(self.created_at);
         let started = self.started_at.map(Timestamp::from_millis);
         let ended = self.ended_at.map(Timestamp::from_millis);
-        let cause = check_error(self.event_cause_kind, self.event_cause_message)
-            .or_else(|| check_error(self.incident_cause_kind, self.incident_cause_message));
+        // A cause that no longer reads leaves the alert without one rather than unsent.
+        let cause = error(self.event_cause_kind, self.event_cause_message)
+            .ok()
+            .flatten()
+            .or_else(|| {
+                error(self.incident_cause_kind, self.incident_cause_message)
+                    .ok()
+                    .flatten()
+            });
         Ok(ClaimedDelivery {
             id: self.id,
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
@@ -431,22 +431,22 @@ pub(super) const CHANNEL_HEADS: &str = "\
 
 /// Claims due deliveries. One channel has one delivery under way at most, and an outage's
 /// alerts to one channel go in order: none is taken while an earlier one still waits.
-/// Channels take turns: each claim starts after the channel the last one ended with
-/// (`turn`), so a channel with a long queue never keeps the others waiting.
+/// Channels take turns: the claim starts just after channel `after`, and says which channel
+/// it ended with, so a channel with a long queue never keeps the others waiting.
 pub async fn claim(
     conn: &mut SqliteConnection,
     node: &str,
     now: Timestamp,
     lease: Duration,
     limit: u32,
-    turn: &AtomicI64,
-) -> Result<Vec<ClaimedDelivery>> {
+    after: Option<ChannelId>,
+) -> Result<(Vec<ClaimedDelivery>, Option<ChannelId>)> {
     if limit == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let lease_until = now.saturating_add(lease).as_millis();
     let limit = i64::from(limit);
-    let after = turn.load(Ordering::Relaxed);
+    let after = after.map_or(0, |c| c.0);
     let mut heads: Vec<(i64, i64)> = sqlx::query_as(CHANNEL_HEADS)
         .bind(now.as_millis())
         .bind(after)
@@ -464,9 +464,7 @@ pub async fn claim(
             .await?;
         heads.extend(more);
     }
-    if let Some((channel, _)) = heads.last() {
-        turn.store(*channel, Ordering::Relaxed);
-    }
+    let turn = heads.last().map(|&(channel, _)| ChannelId(channel));
     // Alerts whose channel was deleted are only marked as such: they need no turn.
     let orphans: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM deliveries INDEXED BY deliveries_waiting \
@@ -479,7 +477,7 @@ pub async fn claim(
     .await?;
     let ids: Vec<i64> = heads.iter().map(|(_, id)| *id).chain(orphans).collect();
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), turn));
     }
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
     q.push_bind(lease_until)
@@ -493,19 +491,16 @@ pub async fn claim(
                  THEN (SELECT c.settings FROM channels c WHERE c.id = deliveries.channel_id) ELSE dest_settings END \
              WHERE id IN (",
         );
-    let mut list = q.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
-    list.push_unseparated(")");
+    push_ids(&mut q, &ids);
+    q.push(")");
     q.build().execute(&mut *conn).await?;
 
-    // The alerts after a down go where the down went; a down goes where its channel points now.
+    // The alerts after a down go where the down went (`dn`, the down itself for a down, stamped
+    // just above); without one, where the channel points now.
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT d.id, d.kind, d.attempts, d.created_at, d.claimed_until, d.channel_id, d.incident_id, \
-             CASE WHEN d.kind = 'down' THEN d.dest_kind ELSE coalesce(dn.dest_kind, c.kind) END AS dest_kind, \
-             CASE WHEN d.kind = 'down' THEN d.dest_settings \
-                  ELSE coalesce(dn.dest_settings, c.settings) END AS dest_settings, \
+             coalesce(dn.dest_kind, c.kind) AS dest_kind, \
+             coalesce(dn.dest_settings, c.settings) AS dest_settings, \
              m.id AS monitor_id, m.name AS monitor_name, m.url AS monitor_url, \
              e.at AS event_at, e.cause_kind AS event_cause_kind, e.cause_message AS event_cause_message, \
              i.started_at, i.ended_at, i.cause_kind AS incident_cause_kind, \
@@ -519,11 +514,8 @@ pub async fn claim(
          LEFT JOIN incidents i ON i.id = d.incident_id \
          WHERE d.id IN (",
     );
-    let mut list = q.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
-    list.push_unseparated(") ORDER BY d.id");
+    push_ids(&mut q, &ids);
+    q.push(") ORDER BY d.id");
     let rows: Vec<ClaimRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
@@ -545,7 +537,27 @@ pub async fn claim(
             }
         }
     }
-    Ok(claimed)
+    Ok((claimed, turn))
+}
+
+/// Ends the leases `node` holds on deliveries still to send.
+pub async fn release_claims(pool: &SqlitePool, node: &str) -> Result<u64> {
+    let released = sqlx::query(
+        "UPDATE deliveries SET claimed_until = NULL, claimed_by = NULL \
+         WHERE claimed_by = ? AND state = 'pending'",
+    )
+    .bind(node)
+    .execute(pool)
+    .await?;
+    Ok(released.rows_affected())
+}
+
+/// Binds `ids` as a comma-separated list.
+fn push_ids(q: &mut QueryBuilder<Sqlite>, ids: &[i64]) {
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
 }
 
 /// Records how an attempt ended, if the delivery is still ours: `false` when the lease ran out

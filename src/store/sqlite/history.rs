@@ -6,7 +6,7 @@ use super::rows::{CheckRow, EventRow, IncidentRow};
 use crate::monitor::MonitorId;
 use crate::probe::Outcome;
 use crate::store::{BucketStats, Event, Incident, Result};
-use crate::timestamp::Timestamp;
+use crate::timestamp::{Timestamp, duration_millis};
 use sqlx::SqlitePool;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ pub async fn buckets(
     width: Duration,
     count: u32,
 ) -> Result<Vec<BucketStats>> {
-    let width_ms = i64::try_from(width.as_millis()).unwrap_or(i64::MAX).max(1);
+    let width_ms = duration_millis(width).max(1);
     let from_ms = from.as_millis();
     let to_ms = from_ms.saturating_add(width_ms.saturating_mul(i64::from(count)));
     // Whole-hour buckets on hour boundaries are sums of the hourly roll-ups; anything finer
@@ -125,7 +125,7 @@ mod tests {
     async fn history_queries_are_served_by_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = fresh_store(&dir).await;
-        let cases: [(&str, usize, &str); 7] = [
+        let cases: [(&str, usize, &str); 8] = [
             (
                 LATEST_CHECKS,
                 3,
@@ -155,6 +155,11 @@ mod tests {
                 MONITORS_OF_USER,
                 1,
                 "SEARCH m USING INDEX monitors_by_user (user_id=?)",
+            ),
+            (
+                alerts::CHANNELS_BY_MONITOR,
+                1,
+                "SEARCH mc USING PRIMARY KEY (monitor_id=?)",
             ),
             (
                 record::CLOSE_INCIDENT,

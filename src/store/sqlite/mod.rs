@@ -25,7 +25,6 @@ use rows::{MonitorRow, VerdictRow, parse_spec};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
-use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -43,14 +42,22 @@ macro_rules! select_monitor {
     };
 }
 
+/// Runs `body`, an expression on the write transaction `tx`, and commits: `Ok` of its value.
+macro_rules! in_write {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut $tx = $store.write().await?;
+        let value = $body;
+        $tx.commit().await?;
+        Ok(value)
+    }};
+}
+
 pub struct SqliteStore {
     /// For reads; under WAL they never wait for the writer.
     reads: SqlitePool,
     /// For write transactions, apart so that a flood of reads can never starve the writer of
     /// connections. SQLite takes one writer at a time, so two connections are plenty.
     writes: SqlitePool,
-    /// The channel the last claim of deliveries ended with: the next one starts after it.
-    claim_turn: AtomicI64,
 }
 
 impl SqliteStore {
@@ -74,11 +81,7 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore {
-            reads,
-            writes,
-            claim_turn: AtomicI64::new(0),
-        })
+        Ok(SqliteStore { reads, writes })
     }
 
     async fn write(&self) -> Result<Transaction<'static, sqlx::Sqlite>> {
@@ -180,10 +183,10 @@ impl Store for SqliteStore {
         now: Timestamp,
         expires: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
-        sessions::create(&mut tx, user, token_hash, now, expires).await?;
-        tx.commit().await?;
-        Ok(())
+        in_write!(self, |tx| sessions::create(
+            &mut tx, user, token_hash, now, expires
+        )
+        .await?)
     }
 
     async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<User>> {
@@ -225,7 +228,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         alerts::attach(&mut tx, owner, MonitorId(id), channels).await?;
-        let mut attached = alerts::channels_of(&mut *tx, owner, Some(MonitorId(id))).await?;
+        let channels = alerts::channels_of(&mut *tx, MonitorId(id)).await?;
         tx.commit().await?;
         Ok(Monitor {
             id: MonitorId(id),
@@ -237,7 +240,7 @@ impl Store for SqliteStore {
             status: Status::Pending,
             status_since: Some(now),
             last_check: None,
-            channels: attached.remove(&MonitorId(id)).unwrap_or_default(),
+            channels,
         })
     }
 
@@ -249,10 +252,8 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.reads)
                 .await?;
         let Some(row) = row else { return Ok(None) };
-        let mut channels = alerts::channels_of(&self.reads, owner, Some(id)).await?;
-        let mut monitor = row.into_monitor()?;
-        monitor.channels = channels.remove(&id).unwrap_or_default();
-        Ok(Some(monitor))
+        let channels = alerts::channels_of(&self.reads, id).await?;
+        Ok(Some(row.into_monitor(channels)?))
     }
 
     async fn owns_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool> {
@@ -270,19 +271,16 @@ impl Store for SqliteStore {
             .bind(owner.0)
             .fetch_all(&self.reads)
             .await?;
-        let mut channels = alerts::channels_of(&self.reads, owner, None).await?;
+        let mut channels = alerts::channels_by_monitor(&self.reads, owner).await?;
         // One row that no longer reads (written under older rules) hides no other monitor.
         Ok(rows
             .into_iter()
             .filter_map(|row| {
                 let id = row.id;
-                row.into_monitor()
+                let attached = channels.remove(&MonitorId(id)).unwrap_or_default();
+                row.into_monitor(attached)
                     .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; left out"))
                     .ok()
-            })
-            .map(|mut monitor| {
-                monitor.channels = channels.remove(&monitor.id).unwrap_or_default();
-                monitor
             })
             .collect())
     }
@@ -381,9 +379,8 @@ impl Store for SqliteStore {
 
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {
         let rows: Vec<VerdictRow> = sqlx::query_as(
-            "SELECT s.monitor_id, s.status, s.status_since, s.streak, s.streak_since, s.streak_cause_kind, \
-                    s.streak_cause_message, s.last_at, m.paused \
-             FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id",
+            "SELECT monitor_id, status, status_since, streak, streak_since, streak_cause_kind, \
+                    streak_cause_message, last_at FROM monitor_state",
         )
         .fetch_all(&self.reads)
         .await?;
@@ -394,10 +391,7 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(Recorded::default());
         }
-        let mut tx = self.write().await?;
-        let recorded = record::write_batch(&mut tx, batch).await?;
-        tx.commit().await?;
-        Ok(recorded)
+        in_write!(self, |tx| record::write_batch(&mut tx, batch).await?)
     }
 
     async fn checks(
@@ -433,10 +427,8 @@ impl Store for SqliteStore {
         spec: &ChannelSpec,
         now: Timestamp,
     ) -> Result<Channel> {
-        let mut tx = self.write().await?;
-        let channel = alerts::insert_channel(&mut tx, owner, spec, now).await?;
-        tx.commit().await?;
-        Ok(channel)
+        in_write!(self, |tx| alerts::insert_channel(&mut tx, owner, spec, now)
+            .await?)
     }
 
     async fn channels(&self, owner: UserId) -> Result<Vec<Channel>> {
@@ -464,10 +456,8 @@ impl Store for SqliteStore {
     }
 
     async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let deleted = alerts::delete_channel(&mut tx, owner, id).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        in_write!(self, |tx| alerts::delete_channel(&mut tx, owner, id)
+            .await?)
     }
 
     async fn settle_deliveries(
@@ -477,6 +467,7 @@ impl Store for SqliteStore {
         now: Timestamp,
         lease: Duration,
         limit: u32,
+        after: Option<ChannelId>,
     ) -> Result<Settled> {
         let mut tx = self.write().await?;
         let mut lost = Vec::new();
@@ -485,27 +476,21 @@ impl Store for SqliteStore {
                 lost.push(done.id);
             }
         }
-        let claimed = alerts::claim(&mut tx, node, now, lease, limit, &self.claim_turn).await?;
+        let (claimed, turn) = alerts::claim(&mut tx, node, now, lease, limit, after).await?;
         tx.commit().await?;
-        Ok(Settled { lost, claimed })
+        Ok(Settled {
+            lost,
+            claimed,
+            turn,
+        })
     }
 
     async fn release_claims(&self, node: &str) -> Result<u64> {
-        let released = sqlx::query(
-            "UPDATE deliveries SET claimed_until = NULL, claimed_by = NULL \
-             WHERE claimed_by = ? AND state = 'pending'",
-        )
-        .bind(node)
-        .execute(&self.writes)
-        .await?;
-        Ok(released.rows_affected())
+        alerts::release_claims(&self.writes, node).await
     }
 
     async fn enqueue_reminders(&self, now: Timestamp) -> Result<u64> {
-        let mut tx = self.write().await?;
-        let queued = alerts::enqueue_reminders(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(queued)
+        in_write!(self, |tx| alerts::enqueue_reminders(&mut tx, now).await?)
     }
 
     async fn log_test_delivery(
@@ -514,10 +499,8 @@ impl Store for SqliteStore {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> Result<Delivery> {
-        let mut tx = self.write().await?;
-        let delivery = alerts::log_test(&mut tx, channel, outcome, now).await?;
-        tx.commit().await?;
-        Ok(delivery)
+        in_write!(self, |tx| alerts::log_test(&mut tx, channel, outcome, now)
+            .await?)
     }
 
     async fn deliveries(

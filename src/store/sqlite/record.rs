@@ -71,7 +71,6 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
     Ok(updated.rows_affected() > 0)
 }
 
-/// Stores the event, opening an incident on the way down and closing it on the way up.
 /// Stores the event, opening an incident on the way down and closing it on the way up, and
 /// queues the alerts it causes. Returns how many alerts were queued.
 async fn record_transition(

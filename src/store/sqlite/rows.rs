@@ -1,7 +1,7 @@
 //! Rows as SQLite returns them, and their conversion into domain values. A row that does not
 //! convert is reported as corrupt rather than guessed at.
 
-use crate::monitor::{MonitorId, MonitorInput, MonitorSpec, UserId};
+use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome};
 use crate::store::{Event, Incident, Monitor, Result, StoreError, StoredVerdict};
 use crate::timestamp::Timestamp;
@@ -16,16 +16,20 @@ pub fn parse_spec(json: &str) -> Result<MonitorSpec> {
     Ok(MonitorInput::parse(obj)?.spec)
 }
 
-fn status(s: &str) -> Result<Status> {
-    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status {s:?}")))
+/// A stored value that no longer reads.
+pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn error(kind: Option<String>, message: Option<String>) -> Result<Option<CheckError>> {
+fn status(s: &str) -> Result<Status> {
+    Status::parse(s).ok_or_else(|| corrupt("status", s))
+}
+
+pub(super) fn error(kind: Option<String>, message: Option<String>) -> Result<Option<CheckError>> {
     match kind {
         None => Ok(None),
         Some(k) => {
-            let kind = ErrorKind::parse(&k)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown error kind {k:?}")))?;
+            let kind = ErrorKind::parse(&k).ok_or_else(|| corrupt("error kind", &k))?;
             Ok(Some(CheckError {
                 kind,
                 message: message.unwrap_or_default(),
@@ -64,7 +68,7 @@ pub struct MonitorRow {
 }
 
 impl MonitorRow {
-    pub fn into_monitor(self) -> Result<Monitor> {
+    pub fn into_monitor(self, channels: Vec<ChannelId>) -> Result<Monitor> {
         let last_check = match self.last_at {
             None => None,
             Some(at) => Some(Outcome {
@@ -84,7 +88,7 @@ impl MonitorRow {
             status: status(&self.status)?,
             status_since: timestamp(self.status_since),
             last_check,
-            channels: Vec::new(),
+            channels,
         })
     }
 }
@@ -99,7 +103,6 @@ pub struct VerdictRow {
     streak_cause_kind: Option<String>,
     streak_cause_message: Option<String>,
     last_at: Option<i64>,
-    paused: bool,
 }
 
 impl VerdictRow {
@@ -114,7 +117,6 @@ impl VerdictRow {
                 streak_cause: error(self.streak_cause_kind, self.streak_cause_message)?,
             },
             last_at: timestamp(self.last_at),
-            paused: self.paused,
         })
     }
 }
