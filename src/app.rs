@@ -11,6 +11,7 @@ use crate::alert::send::{SendSettings, Senders};
 use crate::config::Config;
 use crate::http::auth::{AttemptLimiter, KeyedLimit, Tokens};
 use crate::http::{self, AppState, MonitorLocks, Sessions, TEST_SENDS_PER_MINUTE};
+use crate::live::Live;
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
 use crate::scheduler::{Job, Scheduler};
@@ -35,6 +36,7 @@ pub struct App {
     recorder: Recorder,
     dispatcher: Dispatcher,
     store: Arc<dyn Store>,
+    live: Live,
     grace: Duration,
 }
 
@@ -73,7 +75,9 @@ impl App {
             Arc::clone(&alerts_queued),
             config.alert_retry.0,
         );
-        let (recorder, results) = Recorder::start(Arc::clone(&store), alerts_queued).await?;
+        let live = Live::default();
+        let (recorder, results) =
+            Recorder::start(Arc::clone(&store), alerts_queued, live.clone()).await?;
         let (mut scheduler, scheduler_handle) = Scheduler::new(prober, results.clone());
         let monitors = store.active_monitors().await?;
         scheduler.load(monitors.into_iter().map(|m| {
@@ -89,6 +93,7 @@ impl App {
             scheduler: scheduler_handle,
             recorder: results,
             locks: Arc::new(MonitorLocks::new()),
+            live: live.clone(),
             passwords: Arc::new(Passwords::default()),
             senders,
             tokens: Arc::new(Tokens::new(secret.as_bytes(), config.token_ttl.0)),
@@ -117,6 +122,7 @@ impl App {
             recorder,
             dispatcher,
             store,
+            live,
             grace: config.shutdown_grace.0,
         })
     }
@@ -140,12 +146,20 @@ impl App {
             recorder,
             dispatcher,
             store,
+            live,
             grace,
         } = self;
         let recorder = tokio::spawn(recorder.run());
         let scheduler = tokio::spawn(scheduler.run(shutdown.clone(), grace));
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone(), grace));
 
+        // Pages kept open for live updates would hold the server's graceful end for the whole
+        // grace period: they are closed as soon as the shutdown begins.
+        let closing = shutdown.clone();
+        tokio::spawn(async move {
+            closing.cancelled().await;
+            live.close();
+        });
         http::serve(listener, router, shutdown.clone(), grace).await;
         // Whatever ended the server, the rest stops too.
         shutdown.cancel();

@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod fields;
 pub mod http;
+pub mod live;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;

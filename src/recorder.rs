@@ -7,6 +7,7 @@
 //! through it, in order with the results: what was queued before a pause is written before it,
 //! and a check that started before a pause or a resume is not judged after it.
 
+use crate::live::{Change, Live};
 use crate::monitor::MonitorId;
 use crate::probe::Outcome;
 use crate::store::{CheckRecord, Store, StoreError};
@@ -120,14 +121,17 @@ pub struct Recorder {
     tracked: HashMap<MonitorId, Tracked>,
     /// Told when a batch queued alerts, so they go out at once.
     alerts_queued: Arc<Notify>,
+    /// Told which monitors have new results.
+    live: Live,
 }
 
 impl Recorder {
     /// Loads every monitor's verdict state, so judging resumes where it stopped. `alerts_queued`
-    /// is notified whenever a written batch queued alerts.
+    /// is notified whenever a written batch queued alerts, and `live` told of every batch.
     pub async fn start(
         store: Arc<dyn Store>,
         alerts_queued: Arc<Notify>,
+        live: Live,
     ) -> Result<(Self, RecorderHandle), StoreError> {
         let tracked = store
             .verdict_states()
@@ -154,6 +158,7 @@ impl Recorder {
                 store,
                 tracked,
                 alerts_queued,
+                live,
             },
             handle,
         ))
@@ -240,12 +245,20 @@ impl Recorder {
         loop {
             match self.store.record(batch).await {
                 Ok(recorded) => {
-                    for id in recorded.gone {
-                        self.tracked.remove(&id);
+                    for id in &recorded.gone {
+                        self.tracked.remove(id);
                     }
                     if recorded.alerts > 0 {
                         self.alerts_queued.notify_one();
                     }
+                    let mut checked: Vec<MonitorId> = batch
+                        .iter()
+                        .map(|r| r.monitor)
+                        .filter(|m| !recorded.gone.contains(m))
+                        .collect();
+                    checked.sort_unstable();
+                    checked.dedup();
+                    self.live.tell(Change::Checked(checked.into()));
                     batch.clear();
                     return;
                 }

@@ -10,6 +10,7 @@ use super::error::{ApiError, ApiResult};
 use crate::account::{Email, NewPassword, User};
 use crate::alert::channel::ChannelSpec;
 use crate::fields::FieldError;
+use crate::live::Change;
 use crate::monitor::{ChannelId, MonitorId, MonitorInput, UserId};
 use crate::store::{ChannelChoice, Monitor, StoreError};
 use crate::timestamp::Timestamp;
@@ -135,6 +136,7 @@ pub async fn create(state: &AppState, owner: UserId, input: MonitorInput) -> Api
     if !paused {
         state.scheduler.start(monitor.id, monitor.spec.clone());
     }
+    state.live.tell(Change::Owner(owner));
     Ok(monitor)
 }
 
@@ -207,7 +209,9 @@ pub async fn change(
             stored
         }
     };
-    updated.ok_or(ApiError::NotFound)
+    let updated = updated.ok_or(ApiError::NotFound)?;
+    state.live.tell(Change::Owner(owner));
+    Ok(updated)
 }
 
 /// Deletes a monitor if `confirm` agrees, looking at it under the monitor's lock; no check of
@@ -225,6 +229,7 @@ pub async fn delete(
     match state.store.delete_monitor(owner, id).await {
         Ok(true) => {
             state.recorder.forget(id).await;
+            state.live.tell(Change::Owner(owner));
             Ok(())
         }
         failed => {

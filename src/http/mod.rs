@@ -16,6 +16,7 @@ pub use ui::session::Sessions;
 
 use crate::account::Passwords;
 use crate::alert::send::Senders;
+use crate::live::Live;
 use crate::monitor::UserId;
 use crate::recorder::RecorderHandle;
 use crate::scheduler::SchedulerHandle;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub scheduler: SchedulerHandle,
     pub recorder: RecorderHandle,
     pub locks: Arc<MonitorLocks>,
+    /// What changed, for pages that update themselves.
+    pub live: Live,
     pub tokens: Arc<Tokens>,
     pub limiter: Arc<AttemptLimiter>,
     /// Test messages each user may send: each one reaches out to a destination.

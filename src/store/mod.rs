@@ -191,14 +191,40 @@ pub struct Recorded {
     pub alerts: u64,
 }
 
+/// The status people see: `paused` overrides the verdict while it lasts.
+fn shown_status(paused: bool, status: Status) -> &'static str {
+    if paused { "paused" } else { status.as_str() }
+}
+
 impl Monitor {
-    /// The status people see: `paused` overrides the verdict while it lasts.
     pub fn shown_status(&self) -> &'static str {
-        if self.paused {
-            "paused"
-        } else {
-            self.status.as_str()
-        }
+        shown_status(self.paused, self.status)
+    }
+}
+
+/// How many of a monitor's latest check results its summary carries.
+pub const RECENT_CHECKS: usize = 60;
+
+/// What an overview shows of a monitor, read from its state and its roll-ups, never from its
+/// checks: its cost does not grow with the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorSummary {
+    pub id: MonitorId,
+    pub name: String,
+    pub url: String,
+    pub paused: bool,
+    pub status: Status,
+    pub status_since: Option<Timestamp>,
+    pub last_latency_ms: Option<u32>,
+    /// Whether each of the latest checks succeeded, oldest first; at most [`RECENT_CHECKS`].
+    pub recent: Vec<bool>,
+    /// Consecutive hours, oldest first, as many as asked for.
+    pub hours: Vec<BucketStats>,
+}
+
+impl MonitorSummary {
+    pub fn shown_status(&self) -> &'static str {
+        shown_status(self.paused, self.status)
     }
 }
 
@@ -240,6 +266,31 @@ pub struct BucketStats {
     pub up: u64,
     /// Sum of the latencies of the successful checks.
     pub up_latency_sum_ms: u64,
+    /// The fastest and slowest successful check.
+    pub latency_min_ms: Option<u32>,
+    pub latency_max_ms: Option<u32>,
+}
+
+impl BucketStats {
+    /// The counts of both buckets together.
+    pub fn merge(self, other: BucketStats) -> BucketStats {
+        let pick = |a: Option<u32>, b: Option<u32>, f: fn(u32, u32) -> u32| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        BucketStats {
+            checks: self.checks + other.checks,
+            up: self.up + other.up,
+            up_latency_sum_ms: self.up_latency_sum_ms + other.up_latency_sum_ms,
+            latency_min_ms: pick(self.latency_min_ms, other.latency_min_ms, u32::min),
+            latency_max_ms: pick(self.latency_max_ms, other.latency_max_ms, u32::max),
+        }
+    }
+
+    /// The average latency of the successful checks.
+    pub fn average_ms(&self) -> Option<u64> {
+        self.up_latency_sum_ms.checked_div(self.up)
+    }
 }
 
 /// A recorded change of a monitor's status: `pending`, `up`, `down` from checks, or `paused`
@@ -312,6 +363,14 @@ pub trait Store: Send + Sync + 'static {
     /// Whether `owner` has a monitor `id`: all that reading its history needs to know.
     async fn owns_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool>;
     async fn monitors(&self, owner: UserId) -> Result<Vec<Monitor>>;
+    /// A summary of each of the owner's monitors, with `hours` hourly buckets from `from` (an
+    /// hour boundary).
+    async fn summaries(
+        &self,
+        owner: UserId,
+        from: Timestamp,
+        hours: u32,
+    ) -> Result<Vec<MonitorSummary>>;
     /// Replaces the settings, the pause flag and, when given, the channels; a change of the
     /// flag is recorded as an event.
     async fn update_monitor(

@@ -8,6 +8,7 @@ mod alerts;
 mod channels;
 mod delivery;
 mod history;
+mod live;
 mod monitors;
 mod ownership;
 mod pages;

@@ -39,20 +39,36 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     browser
         .wait_for_path(|p| p.starts_with("/monitors/") && p != "/monitors/new")
         .await;
+    // The monitor's page turns up by itself.
+    browser.mark().await;
     browser
-        .wait_for_text(".monitor-head .badge .text", true, |t| t == "Up")
+        .wait_for_text(".monitor-head .badge .text", false, |t| t == "Up")
         .await;
+    assert!(browser.is_marked().await, "the page was reloaded");
 
-    // The dashboard shows it up, then down once the target fails.
+    // The dashboard shows it up, with its latest checks and its day, then down once the target
+    // fails: live, without reloading.
     browser.goto(&app.url("/")).await;
+    browser.mark().await;
     browser
-        .wait_for_text("#monitors .monitor .text", true, |t| t == "Up")
+        .wait_for_text("#monitors .monitor .text", false, |t| t == "Up")
+        .await;
+    browser
+        .wait_for_text("#monitors .monitor .uptime", false, |t| t.contains("100 %"))
         .await;
     target.set("api", 500);
     browser
-        .wait_for_text("#monitors .monitor .text", true, |t| t == "Down")
+        .wait_for_text("#monitors .monitor .text", false, |t| t == "Down")
         .await;
-    assert_eq!(browser.text("[data-count=down] .n").await, "1");
+    browser
+        .wait_for_text("[data-count=down] .n", false, |t| t == "1")
+        .await;
+    let strip = browser.attribute("#monitors svg.strip", "aria-label").await;
+    assert!(
+        strip.contains("down") && !strip.contains(" 0 down"),
+        "{strip}"
+    );
+    assert!(browser.is_marked().await, "the dashboard was reloaded");
     browser.screenshot("dashboard").await;
 
     // Editing the interval keeps the rest of the settings.
@@ -110,7 +126,7 @@ fn encoded(form: &[(&str, &str)]) -> String {
 }
 
 /// Signs up through the form; returns the session cookie and the forgery token of its forms.
-async fn signed_up(app: &crate::support::TestApp, email: &str) -> (String, String) {
+pub async fn signed_up(app: &crate::support::TestApp, email: &str) -> (String, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

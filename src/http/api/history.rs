@@ -74,6 +74,8 @@ struct Uptime {
     up: u64,
     uptime: Option<f64>,
     avg_latency_ms: Option<f64>,
+    min_latency_ms: Option<u32>,
+    max_latency_ms: Option<u32>,
     buckets: Vec<Bucket>,
 }
 
@@ -84,6 +86,8 @@ struct Bucket {
     up: u64,
     uptime: Option<f64>,
     avg_latency_ms: Option<f64>,
+    min_latency_ms: Option<u32>,
+    max_latency_ms: Option<u32>,
 }
 
 fn ratio(up: u64, checks: u64) -> Option<f64> {
@@ -135,11 +139,7 @@ async fn uptime(
         .await?;
     let total = stats
         .iter()
-        .fold(BucketStats::default(), |acc, b| BucketStats {
-            checks: acc.checks + b.checks,
-            up: acc.up + b.up,
-            up_latency_sum_ms: acc.up_latency_sum_ms + b.up_latency_sum_ms,
-        });
+        .fold(BucketStats::default(), |acc, b| acc.merge(*b));
     let buckets = stats
         .iter()
         .enumerate()
@@ -149,6 +149,8 @@ async fn uptime(
             up: b.up,
             uptime: ratio(b.up, b.checks),
             avg_latency_ms: average(b.up_latency_sum_ms, b.up),
+            min_latency_ms: b.latency_min_ms,
+            max_latency_ms: b.latency_max_ms,
         })
         .collect();
     Ok(Json(Uptime {
@@ -161,6 +163,8 @@ async fn uptime(
         up: total.up,
         uptime: ratio(total.up, total.checks),
         avg_latency_ms: average(total.up_latency_sum_ms, total.up),
+        min_latency_ms: total.latency_min_ms,
+        max_latency_ms: total.latency_max_ms,
         buckets,
     }))
 }

@@ -3,6 +3,10 @@
 //! cookie; the JSON API under `/api` never accepts that cookie.
 
 mod account;
+mod charts;
+mod dashboard;
+mod live;
+mod monitor_page;
 mod monitors;
 mod pages;
 pub mod session;
@@ -17,13 +21,13 @@ use axum::routing::{get, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(monitors::dashboard))
+        .route("/", get(dashboard::dashboard))
         .route("/signin", get(account::sign_in_page).post(account::sign_in))
         .route("/signup", get(account::sign_up_page).post(account::sign_up))
         .route("/signout", post(account::sign_out))
         .route("/monitors", post(monitors::create))
         .route("/monitors/new", get(monitors::new_form))
-        .route("/monitors/{id}", get(monitors::show))
+        .route("/monitors/{id}", get(monitor_page::show))
         .route(
             "/monitors/{id}/edit",
             get(monitors::edit_form).post(monitors::update),

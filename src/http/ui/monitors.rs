@@ -1,7 +1,6 @@
-//! The dashboard and the pages of one monitor: see, add, edit, pause, resume and delete. Every
+//! Adding, editing, pausing, resuming and deleting a monitor through the pages. Every
 //! change goes through the same actions as the API, so the same rules and checks apply.
 
-use super::account::CsrfOnly;
 use super::pages::{PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::fields::FieldError;
@@ -11,155 +10,14 @@ use crate::http::error::ApiError;
 use crate::http::extract::MonitorPath;
 use crate::monitor::{MonitorId, MonitorInput, MonitorSpec};
 use crate::store::Monitor;
-use crate::timestamp::Timestamp;
 use askama::Template;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-
-/// The statuses in the order the dashboard shows them: what needs attention first.
-const STATUSES: [(&str, &str); 4] = [
-    ("down", "Down"),
-    ("pending", "Pending"),
-    ("up", "Up"),
-    ("paused", "Paused"),
-];
-
-fn label(status: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(s, _)| *s == status)
-        .map_or("Unknown", |(_, l)| l)
-}
-
-fn rank(status: &str) -> usize {
-    STATUSES
-        .iter()
-        .position(|(s, _)| *s == status)
-        .unwrap_or(STATUSES.len())
-}
-
-struct Count {
-    status: &'static str,
-    label: &'static str,
-    n: usize,
-}
-
-struct Row {
-    id: MonitorId,
-    name: String,
-    url: String,
-    status: &'static str,
-    status_label: &'static str,
-    latency: String,
-    /// What the search box matches, lower-cased.
-    search: String,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct Dashboard {
-    email: String,
-    csrf: String,
-    counts: Vec<Count>,
-    total: usize,
-    rows: Vec<Row>,
-    query: String,
-    filter: String,
-}
-
-#[derive(Deserialize)]
-pub struct DashboardQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    status: String,
-}
-
-fn latency(m: &Monitor) -> String {
-    m.last_check
-        .as_ref()
-        .map(|c| format!("{} ms", c.latency_ms))
-        .unwrap_or_default()
-}
-
-pub async fn dashboard(
-    State(state): State<AppState>,
-    user: PageUser,
-    Query(query): Query<DashboardQuery>,
-) -> Result<Response, PageError> {
-    let mut monitors = state.store.monitors(user.user.id).await?;
-    monitors.sort_by(|a, b| {
-        (rank(a.shown_status()), a.spec.name.as_str())
-            .cmp(&(rank(b.shown_status()), b.spec.name.as_str()))
-    });
-    let counts = STATUSES
-        .iter()
-        .map(|&(status, label)| Count {
-            status,
-            label,
-            n: monitors
-                .iter()
-                .filter(|m| m.shown_status() == status)
-                .count(),
-        })
-        .collect();
-    let needle = query.q.trim().to_lowercase();
-    let rows = monitors
-        .iter()
-        .map(|m| Row {
-            id: m.id,
-            name: m.spec.name.as_str().to_owned(),
-            url: m.spec.url.as_str().to_owned(),
-            status: m.shown_status(),
-            status_label: label(m.shown_status()),
-            latency: latency(m),
-            search: format!("{} {}", m.spec.name.as_str(), m.spec.url.as_str()).to_lowercase(),
-        })
-        .filter(|r| query.status.is_empty() || r.status == query.status)
-        .filter(|r| needle.is_empty() || r.search.contains(&needle))
-        .collect();
-    Ok(page(
-        StatusCode::OK,
-        &Dashboard {
-            email: user.user.email.to_string(),
-            csrf: user.csrf,
-            counts,
-            total: monitors.len(),
-            rows,
-            query: query.q,
-            filter: query.status,
-        },
-    ))
-}
-
-struct CheckRow {
-    at: String,
-    ok: bool,
-    status_code: String,
-    latency: String,
-    error: String,
-}
-
-#[derive(Template)]
-#[template(path = "monitor.html")]
-struct MonitorPage {
-    email: String,
-    csrf: String,
-    id: MonitorId,
-    name: String,
-    url: String,
-    status: &'static str,
-    status_label: &'static str,
-    since: Option<String>,
-    interval: String,
-    paused: bool,
-    checks: Vec<CheckRow>,
-}
 
 /// The monitor id in a page's path; anything else is a page that does not exist.
 pub struct PagePath(MonitorId);
@@ -179,8 +37,8 @@ impl FromRequestParts<AppState> for PagePath {
 /// The signed-in user and their monitor named in the path; another user's is a page that does
 /// not exist.
 pub struct Owned {
-    user: PageUser,
-    monitor: Monitor,
+    pub user: PageUser,
+    pub monitor: Monitor,
 }
 
 impl FromRequestParts<AppState> for Owned {
@@ -195,41 +53,6 @@ impl FromRequestParts<AppState> for Owned {
         let monitor = actions::owned(state, user.user.id, id).await?;
         Ok(Owned { user, monitor })
     }
-}
-
-pub async fn show(
-    State(state): State<AppState>,
-    Owned { user, monitor: m }: Owned,
-) -> Result<Response, PageError> {
-    let checks = state
-        .store
-        .checks(m.id, None, 20)
-        .await?
-        .into_iter()
-        .map(|c| CheckRow {
-            at: c.at.to_readable(),
-            ok: c.ok(),
-            status_code: c.status_code.map(|s| s.to_string()).unwrap_or_default(),
-            latency: format!("{} ms", c.latency_ms),
-            error: c.error.map(|e| e.to_string()).unwrap_or_default(),
-        })
-        .collect();
-    Ok(page(
-        StatusCode::OK,
-        &MonitorPage {
-            email: user.user.email.to_string(),
-            csrf: user.csrf,
-            id: m.id,
-            name: m.spec.name.as_str().to_owned(),
-            url: m.spec.url.as_str().to_owned(),
-            status: m.shown_status(),
-            status_label: label(m.shown_status()),
-            since: m.status_since.map(Timestamp::to_readable),
-            interval: m.spec.interval.to_string(),
-            paused: m.paused,
-            checks,
-        },
-    ))
 }
 
 /// A setting the form edits, as the API names it, and how it is shown.
@@ -519,34 +342,49 @@ pub async fn update(
     })
 }
 
+/// A pause or resume button's form.
+#[derive(Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    csrf: String,
+    /// `list` when pressed on the dashboard, which is then where the browser goes back to.
+    #[serde(default)]
+    back: String,
+}
+
 pub async fn pause(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    PageForm(form): PageForm<CsrfOnly>,
+    PageForm(form): PageForm<ToggleForm>,
 ) -> Result<Response, PageError> {
-    set_paused(state, user, id, &form.csrf, true).await
+    set_paused(state, user, id, form, true).await
 }
 
 pub async fn resume(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    PageForm(form): PageForm<CsrfOnly>,
+    PageForm(form): PageForm<ToggleForm>,
 ) -> Result<Response, PageError> {
-    set_paused(state, user, id, &form.csrf, false).await
+    set_paused(state, user, id, form, false).await
 }
 
 async fn set_paused(
     state: AppState,
     user: PageUser,
     id: MonitorId,
-    csrf: &str,
+    form: ToggleForm,
     paused: bool,
 ) -> Result<Response, PageError> {
-    user.check(csrf)?;
+    user.check(&form.csrf)?;
     let m = actions::set_paused(&state, user.user.id, id, paused).await?;
-    Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response())
+    Ok(if form.back == "list" {
+        Redirect::to("/")
+    } else {
+        Redirect::to(&format!("/monitors/{}", m.id))
+    }
+    .into_response())
 }
 
 #[derive(Template)]

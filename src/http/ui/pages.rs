@@ -13,6 +13,21 @@ use serde::de::DeserializeOwned;
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
+/// The statuses in the order pages list them, what needs attention first, with their names.
+pub const STATUSES: [(&str, &str); 4] = [
+    ("down", "Down"),
+    ("pending", "Pending"),
+    ("up", "Up"),
+    ("paused", "Paused"),
+];
+
+pub fn status_label(status: &str) -> &'static str {
+    STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or("Unknown", |(_, l)| l)
+}
+
 /// A rendered page with its status.
 pub fn page(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {

@@ -116,6 +116,16 @@ impl PageUser {
     }
 }
 
+impl PageUser {
+    /// Whether the session still holds: a page kept open stops updating once it has ended.
+    pub async fn is_current(&self, store: &dyn Store) -> bool {
+        matches!(
+            store.session_user(&hash(&self.token), Timestamp::now()).await,
+            Ok(Some(user)) if user.id == self.user.id
+        )
+    }
+}
+
 impl FromRequestParts<AppState> for PageUser {
     type Rejection = PageError;
 
@@ -157,6 +167,12 @@ impl From<ApiError> for PageError {
 impl From<crate::store::StoreError> for PageError {
     fn from(e: crate::store::StoreError) -> Self {
         PageError::Api(e.into())
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::Api(ApiError::Internal(e.into()))
     }
 }
 

@@ -2,25 +2,122 @@
 //! Each query reads one range of an index; the test below holds them to it.
 
 use super::HOUR_MS;
-use super::rows::{CheckRow, EventRow, IncidentRow};
-use crate::monitor::MonitorId;
+use super::rows::{CheckRow, EventRow, IncidentRow, SummaryRow};
+use crate::monitor::{MonitorId, UserId};
 use crate::probe::Outcome;
-use crate::store::{BucketStats, Event, Incident, Result};
+use crate::store::{BucketStats, Event, Incident, MonitorSummary, Result};
 use crate::timestamp::{Timestamp, duration_millis};
 use sqlx::SqlitePool;
+use std::collections::HashMap;
 use std::time::Duration;
 
 const LATEST_CHECKS: &str = "SELECT at, status_code, latency_ms, error_kind, error_message FROM checks \
      WHERE monitor_id = ? AND at < ? ORDER BY at DESC LIMIT ?";
-const RAW_BUCKETS: &str = "SELECT (at - ?1) / ?2 AS b, COUNT(*), SUM(ok), \
-     SUM(CASE WHEN ok THEN latency_ms ELSE 0 END) \
+const RAW_BUCKETS: &str = "SELECT (at - ?1) / ?2 AS b, COUNT(*) AS checks, SUM(ok) AS up, \
+     SUM(CASE WHEN ok THEN latency_ms ELSE 0 END) AS latency_sum, \
+     MIN(CASE WHEN ok THEN latency_ms END) AS latency_min, \
+     MAX(CASE WHEN ok THEN latency_ms END) AS latency_max \
      FROM checks WHERE monitor_id = ?3 AND at >= ?1 AND at < ?4 GROUP BY b";
-const HOURLY_BUCKETS: &str = "SELECT (hour - ?1) / ?2 AS b, SUM(checks), SUM(up), SUM(latency_sum) \
+const HOURLY_BUCKETS: &str = "SELECT (hour - ?1) / ?2 AS b, SUM(checks) AS checks, SUM(up) AS up, \
+     SUM(latency_sum) AS latency_sum, MIN(latency_min) AS latency_min, \
+     MAX(latency_max) AS latency_max \
      FROM check_hours WHERE monitor_id = ?3 AND hour >= ?1 AND hour < ?4 GROUP BY b";
 const INCIDENTS: &str = "SELECT id, started_at, ended_at, cause_kind, cause_message FROM incidents \
      WHERE monitor_id = ? ORDER BY started_at DESC, id DESC LIMIT ?";
 const EVENTS: &str = "SELECT id, at, from_status, to_status, cause_kind, cause_message, incident_id \
      FROM events WHERE monitor_id = ? ORDER BY at DESC, id DESC LIMIT ?";
+
+pub(super) const SUMMARIES: &str = "SELECT m.id, m.name, m.url, m.paused, s.status, s.status_since, s.last_latency_ms, s.last_at, \
+            s.recent \
+     FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id WHERE m.user_id = ? ORDER BY m.id";
+const SUMMARY_HOURS: &str = "SELECT h.monitor_id, (h.hour - ?1) / ?2 AS b, h.checks, h.up, \
+            h.latency_sum, h.latency_min, h.latency_max \
+     FROM monitors m JOIN check_hours h ON h.monitor_id = m.id \
+     WHERE m.user_id = ?3 AND h.hour >= ?1 AND h.hour < ?4";
+
+pub async fn summaries(
+    pool: &SqlitePool,
+    owner: UserId,
+    from: Timestamp,
+    hours: u32,
+) -> Result<Vec<MonitorSummary>> {
+    let from_ms = from.as_millis();
+    let to_ms = from_ms.saturating_add(HOUR_MS.saturating_mul(i64::from(hours)));
+    let rows: Vec<SummaryRow> = sqlx::query_as(SUMMARIES)
+        .bind(owner.0)
+        .fetch_all(pool)
+        .await?;
+    let counted: Vec<MonitorBucketRow> = sqlx::query_as(SUMMARY_HOURS)
+        .bind(from_ms)
+        .bind(HOUR_MS)
+        .bind(owner.0)
+        .bind(to_ms)
+        .fetch_all(pool)
+        .await?;
+    let mut by_monitor: HashMap<i64, Vec<BucketStats>> = HashMap::with_capacity(rows.len());
+    for row in counted {
+        let buckets = by_monitor
+            .entry(row.monitor_id)
+            .or_insert_with(|| vec![BucketStats::default(); hours as usize]);
+        if let Some(slot) = usize::try_from(row.bucket.b)
+            .ok()
+            .and_then(|h| buckets.get_mut(h))
+        {
+            *slot = row.bucket.counts.into();
+        }
+    }
+    // One row that no longer reads hides no other monitor.
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = row.id;
+            let hours = by_monitor
+                .remove(&id)
+                .unwrap_or_else(|| vec![BucketStats::default(); hours as usize]);
+            row.into_summary(hours)
+                .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; left out"))
+                .ok()
+        })
+        .collect())
+}
+
+/// A bucket's counts as SQL sums them.
+#[derive(sqlx::FromRow)]
+struct Counts {
+    checks: i64,
+    up: i64,
+    latency_sum: i64,
+    latency_min: Option<i64>,
+    latency_max: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct BucketRow {
+    b: i64,
+    #[sqlx(flatten)]
+    counts: Counts,
+}
+
+#[derive(sqlx::FromRow)]
+struct MonitorBucketRow {
+    monitor_id: i64,
+    #[sqlx(flatten)]
+    bucket: BucketRow,
+}
+
+impl From<Counts> for BucketStats {
+    fn from(c: Counts) -> Self {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let latency = |ms: Option<i64>| ms.and_then(|ms| u32::try_from(ms).ok());
+        BucketStats {
+            checks: count(c.checks),
+            up: count(c.up),
+            up_latency_sum_ms: count(c.latency_sum),
+            latency_min_ms: latency(c.latency_min),
+            latency_max_ms: latency(c.latency_max),
+        }
+    }
+}
 
 pub async fn checks(
     pool: &SqlitePool,
@@ -54,7 +151,7 @@ pub async fn buckets(
     } else {
         RAW_BUCKETS
     };
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sql)
+    let rows: Vec<BucketRow> = sqlx::query_as(sql)
         .bind(from_ms)
         .bind(width_ms)
         .bind(monitor.0)
@@ -62,13 +159,9 @@ pub async fn buckets(
         .fetch_all(pool)
         .await?;
     let mut out = vec![BucketStats::default(); count as usize];
-    for (b, checks, up, latency) in rows {
-        if let Some(slot) = usize::try_from(b).ok().and_then(|b| out.get_mut(b)) {
-            *slot = BucketStats {
-                checks: checks.max(0) as u64,
-                up: up.max(0) as u64,
-                up_latency_sum_ms: latency.max(0) as u64,
-            };
+    for row in rows {
+        if let Some(slot) = usize::try_from(row.b).ok().and_then(|b| out.get_mut(b)) {
+            *slot = row.counts.into();
         }
     }
     Ok(out)
@@ -125,7 +218,17 @@ mod tests {
     async fn history_queries_are_served_by_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = fresh_store(&dir).await;
-        let cases: [(&str, usize, &str); 8] = [
+        let cases: [(&str, usize, &str); 10] = [
+            (
+                SUMMARIES,
+                1,
+                "SEARCH m USING INDEX monitors_by_user (user_id=?)",
+            ),
+            (
+                SUMMARY_HOURS,
+                4,
+                "SEARCH h USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?)",
+            ),
             (
                 LATEST_CHECKS,
                 3,

@@ -10,8 +10,8 @@ mod sessions;
 
 use super::{
     ActiveMonitor, BucketStats, Channel, ChannelChoice, CheckRecord, Delivery, DeliveryOutcome,
-    Event, FinishedDelivery, Incident, Monitor, Recorded, Result, Settled, Store, StoreError,
-    StoredVerdict, UserCredentials,
+    Event, FinishedDelivery, Incident, Monitor, MonitorSummary, Recorded, Result, Settled, Store,
+    StoreError, StoredVerdict, UserCredentials,
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
@@ -283,6 +283,15 @@ impl Store for SqliteStore {
                     .ok()
             })
             .collect())
+    }
+
+    async fn summaries(
+        &self,
+        owner: UserId,
+        from: Timestamp,
+        hours: u32,
+    ) -> Result<Vec<MonitorSummary>> {
+        history::summaries(&self.reads, owner, from, hours).await
     }
 
     async fn update_monitor(

@@ -5,7 +5,7 @@ use super::{HOUR_MS, alerts};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
 use crate::probe::CheckError;
-use crate::store::{CheckRecord, Recorded, Result};
+use crate::store::{CheckRecord, RECENT_CHECKS, Recorded, Result};
 use crate::verdict::{Status, Transition};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
@@ -51,7 +51,8 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
     let updated = sqlx::query(
         "UPDATE monitor_state SET status = ?, status_since = ?, streak = ?, streak_since = ?, \
              streak_cause_kind = ?, streak_cause_message = ?, last_at = ?, last_status_code = ?, \
-             last_latency_ms = ?, last_error_kind = ?, last_error_message = ? \
+             last_latency_ms = ?, last_error_kind = ?, last_error_message = ?, \
+             recent = substr(recent || ?, ?) \
          WHERE monitor_id = ?",
     )
     .bind(v.status.as_str())
@@ -65,6 +66,9 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
     .bind(i64::from(o.latency_ms))
     .bind(kind(o.error.as_ref()))
     .bind(message(o.error.as_ref()))
+    .bind(if o.ok() { "1" } else { "0" })
+    // A negative start counts from the end: the last RECENT_CHECKS characters.
+    .bind(-(RECENT_CHECKS as i64))
     .bind(r.monitor.0)
     .execute(&mut *conn)
     .await?;

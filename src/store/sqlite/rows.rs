@@ -3,7 +3,9 @@
 
 use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome};
-use crate::store::{Event, Incident, Monitor, Result, StoreError, StoredVerdict};
+use crate::store::{
+    BucketStats, Event, Incident, Monitor, MonitorSummary, Result, StoreError, StoredVerdict,
+};
 use crate::timestamp::Timestamp;
 use crate::verdict::{Status, VerdictState};
 
@@ -181,6 +183,35 @@ impl EventRow {
             to: self.to_status,
             cause: error(self.cause_kind, self.cause_message)?,
             incident: self.incident_id,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SummaryRow {
+    pub id: i64,
+    name: String,
+    url: String,
+    paused: bool,
+    status: String,
+    status_since: Option<i64>,
+    last_latency_ms: Option<i64>,
+    last_at: Option<i64>,
+    recent: String,
+}
+
+impl SummaryRow {
+    pub fn into_summary(self, hours: Vec<BucketStats>) -> Result<MonitorSummary> {
+        Ok(MonitorSummary {
+            id: MonitorId(self.id),
+            name: self.name,
+            url: self.url,
+            paused: self.paused,
+            status: status(&self.status)?,
+            status_since: timestamp(self.status_since),
+            last_latency_ms: self.last_at.and(self.last_latency_ms).map(latency),
+            recent: self.recent.bytes().map(|b| b == b'1').collect(),
+            hours,
         })
     }
 }

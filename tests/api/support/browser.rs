@@ -85,16 +85,59 @@ impl Browser {
         field.send_keys(text).await.expect("the field takes text");
     }
 
+    /// Clicks the element `css` selects. Live pages replace elements as they update: one
+    /// replaced between finding and clicking is found again.
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.expect("a click");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) => assert!(Instant::now() < deadline, "clicking {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
+    /// The rendered text of the element `css` selects, read in one step so that a live page
+    /// replacing it meanwhile cannot get in the way.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css)
+        self.read(css, "innerText").await
+    }
+
+    /// An attribute of the element `css` selects.
+    pub async fn attribute(&self, css: &str, name: &str) -> String {
+        self.find(css).await;
+        self.client
+            .execute(
+                "const e = document.querySelector(arguments[0]); \
+                 return e ? e.getAttribute(arguments[1]) : null",
+                vec![css.into(), name.into()],
+            )
             .await
-            .text()
-            .await
-            .expect("the element's text")
+            .expect("the attribute is read")
+            .as_str()
+            .unwrap_or_else(|| panic!("{css} has no {name}"))
+            .to_owned()
+    }
+
+    async fn read(&self, css: &str, property: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            self.find(css).await;
+            let value = self
+                .client
+                .execute(
+                    "const e = document.querySelector(arguments[0]); \
+                     return e ? e[arguments[1]] : null",
+                    vec![css.into(), property.into()],
+                )
+                .await
+                .expect("the page runs the script");
+            if let Some(text) = value.as_str() {
+                return text.trim().to_owned();
+            }
+            assert!(Instant::now() < deadline, "{css} is gone");
+        }
     }
 
     /// Waits until the page's path satisfies `ok` (a click returns before the next page has
@@ -131,6 +174,24 @@ impl Browser {
                 self.client.refresh().await.expect("the page reloads");
             }
         }
+    }
+
+    /// Leaves a mark in the page's script state: loading a page again wipes it.
+    pub async fn mark(&self) {
+        self.client
+            .execute("window.upbeatMark = true", vec![])
+            .await
+            .expect("the mark is set");
+    }
+
+    /// Whether the mark left by [`Browser::mark`] is still there: the page was not reloaded.
+    pub async fn is_marked(&self) -> bool {
+        self.client
+            .execute("return window.upbeatMark === true", vec![])
+            .await
+            .expect("the mark is read")
+            .as_bool()
+            .unwrap_or(false)
     }
 
     /// Saves a picture of the window as `docs/<name>.png`.
