@@ -10,7 +10,9 @@ use crate::alert::email::EmailSettings;
 use crate::alert::send::{SendSettings, Senders};
 use crate::config::Config;
 use crate::http::auth::{AttemptLimiter, KeyedLimit, Tokens};
-use crate::http::{self, AppState, MonitorLocks, Sessions, TEST_SENDS_PER_MINUTE};
+use crate::http::{
+    self, AppState, MonitorLocks, Sessions, TEST_SENDS_PER_MINUTE, TRIAL_CHECKS_PER_MINUTE,
+};
 use crate::live::Live;
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
@@ -78,7 +80,7 @@ impl App {
         let live = Live::default();
         let (recorder, results) =
             Recorder::start(Arc::clone(&store), alerts_queued, live.clone()).await?;
-        let (mut scheduler, scheduler_handle) = Scheduler::new(prober, results.clone());
+        let (mut scheduler, scheduler_handle) = Scheduler::new(prober.clone(), results.clone());
         let monitors = store.active_monitors().await?;
         scheduler.load(monitors.into_iter().map(|m| {
             let job = Job {
@@ -102,6 +104,8 @@ impl App {
                 config.login.per_account_per_minute,
             )),
             test_sends: Arc::new(KeyedLimit::per_minute(TEST_SENDS_PER_MINUTE)),
+            prober,
+            trial_checks: Arc::new(KeyedLimit::per_minute(TRIAL_CHECKS_PER_MINUTE)),
             sessions: Arc::new(Sessions::new(
                 secret.as_bytes(),
                 config.session_ttl.0,

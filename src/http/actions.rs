@@ -11,7 +11,8 @@ use crate::account::{Email, NewPassword, User};
 use crate::alert::channel::ChannelSpec;
 use crate::fields::FieldError;
 use crate::live::Change;
-use crate::monitor::{ChannelId, MonitorId, MonitorInput, UserId};
+use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
+use crate::probe::Outcome;
 use crate::store::{ChannelChoice, Monitor, StoreError};
 use crate::timestamp::Timestamp;
 use std::net::IpAddr;
@@ -138,6 +139,16 @@ pub async fn create(state: &AppState, owner: UserId, input: MonitorInput) -> Api
     }
     state.live.tell(Change::Owner(owner));
     Ok(monitor)
+}
+
+/// Checks what `spec` describes once, now, storing nothing: to try a monitor before saving it.
+pub async fn try_check(state: &AppState, owner: UserId, spec: &MonitorSpec) -> ApiResult<Outcome> {
+    state.trial_checks.check(&owner)?;
+    state
+        .prober
+        .check(spec)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// Pauses or resumes a monitor.

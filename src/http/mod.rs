@@ -18,6 +18,7 @@ use crate::account::Passwords;
 use crate::alert::send::Senders;
 use crate::live::Live;
 use crate::monitor::UserId;
+use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
 use crate::scheduler::SchedulerHandle;
 use crate::store::Store;
@@ -37,6 +38,8 @@ use tower_http::trace::TraceLayer;
 
 /// How many test messages one user may send a minute.
 pub const TEST_SENDS_PER_MINUTE: u32 = 10;
+/// How many trial checks ("check now" before saving) one user may make a minute.
+pub const TRIAL_CHECKS_PER_MINUTE: u32 = 30;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -51,6 +54,9 @@ pub struct AppState {
     pub limiter: Arc<AttemptLimiter>,
     /// Test messages each user may send: each one reaches out to a destination.
     pub test_sends: Arc<KeyedLimit<UserId>>,
+    /// Runs trial checks, which reach out to a target like test messages do.
+    pub prober: Prober,
+    pub trial_checks: Arc<KeyedLimit<UserId>>,
     pub passwords: Arc<Passwords>,
     pub senders: Arc<Senders>,
     pub sessions: Arc<Sessions>,

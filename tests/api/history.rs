@@ -93,6 +93,14 @@ async fn uptime_comes_in_equal_buckets_that_add_up() {
             "the newest bucket holds the present: {u}"
         );
         assert!(list[0]["uptime"].is_null(), "no checks, no uptime: {u}");
+        assert!(list[0]["min_latency_ms"].is_null(), "{u}");
+        // Raw checks (1h) and hourly roll-ups (the rest) agree on the fastest and slowest.
+        let (min, max) = (u["min_latency_ms"].as_u64(), u["max_latency_ms"].as_u64());
+        let avg = u["avg_latency_ms"].as_f64().unwrap();
+        assert!(
+            matches!((min, max), (Some(lo), Some(hi)) if lo as f64 <= avg && avg <= hi as f64),
+            "{u}"
+        );
     }
 }
 

@@ -109,7 +109,10 @@ async fn an_open_dashboard_is_sent_only_what_changed_until_its_session_ends() {
         .await;
     let (name, data) = events.wait_for(|n, _| n == "page").await;
     assert_eq!(name, "page");
-    assert!(data.contains(&format!("id=\"monitor-{}\"", quiet["id"])), "{data}");
+    assert!(
+        data.contains(&format!("id=\"monitor-{}\"", quiet["id"])),
+        "{data}"
+    );
 
     // Results of a checked monitor come as its row alone; the paused one's row is not resent.
     let busy = app
@@ -123,8 +126,14 @@ async fn an_open_dashboard_is_sent_only_what_changed_until_its_session_ends() {
         .wait_for(|n, d| n == "pieces" && d.contains("Last 3 checks"))
         .await;
     assert!(data.contains(&busy_row), "{data}");
-    assert!(!data.contains("Quiet"), "an unchanged row was sent again: {data}");
-    assert!(!data.contains("id=\"counts\""), "unchanged counts were sent again: {data}");
+    assert!(
+        !data.contains("Quiet"),
+        "an unchanged row was sent again: {data}"
+    );
+    assert!(
+        !data.contains("id=\"counts\""),
+        "unchanged counts were sent again: {data}"
+    );
 
     // Another user's monitors send nothing here.
     let (other_cookie, _) = signed_up(&app, "bob@example.com").await;
@@ -149,7 +158,10 @@ async fn an_open_dashboard_is_sent_only_what_changed_until_its_session_ends() {
         .unwrap()
         .post(app.url("/signout"))
         .header(COOKIE, &cookie)
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .body(format!("csrf={csrf}"))
         .send()
         .await
@@ -164,7 +176,10 @@ async fn open_pages_never_hold_up_a_shutdown() {
     let (cookie, _) = signed_up(&app, "ada@example.com").await;
     let token = login(&app, "ada@example.com").await;
     let m = app
-        .create_monitor(&token, json!({"url": "http://127.0.0.1:9/", "paused": true}))
+        .create_monitor(
+            &token,
+            json!({"url": "http://127.0.0.1:9/", "paused": true}),
+        )
         .await;
     let mut dashboard = Events::open(&app, "/", &cookie).await;
     let mut monitor = Events::open(&app, &format!("/monitors/{}", m["id"]), &cookie).await;

@@ -1,5 +1,6 @@
 //! Creating, reading, updating and deleting monitors, and what invalid input does (nothing).
 
+use crate::support::target::Target;
 use crate::support::{millis, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -302,4 +303,48 @@ async fn non_numeric_ids_are_not_found() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(err["error"]["code"], "not_found");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_can_be_tried_before_it_is_saved_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let token = app.register("ada@example.com").await;
+
+    let (status, check) = app
+        .post(
+            "/api/monitors/test",
+            &token,
+            json!({"url": target.url("/ok")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["status_code"], 200, "{check}");
+    assert!(check["error"].is_null(), "{check}");
+
+    let (status, check) = app
+        .post(
+            "/api/monitors/test",
+            &token,
+            json!({"url": target.url("/status/503"), "accepted_status": ["200-299"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    assert_eq!(check["ok"], false, "{check}");
+    assert_eq!(check["error"]["kind"], "status", "{check}");
+
+    let (status, error) = app
+        .post(
+            "/api/monitors/test",
+            &token,
+            json!({"url": "ftp://example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "url");
+
+    let (_, list) = app.get("/api/monitors", &token).await;
+    assert_eq!(list, json!([]), "a trial stores nothing");
+    assert_eq!(target.hits("/ok"), 1);
 }

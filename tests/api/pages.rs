@@ -35,6 +35,15 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     assert!(error.contains("http"), "{error}");
     let url = target.url("/switch/api");
     browser.fill("#url", &url).await;
+
+    // "Check now" tries it without saving anything.
+    browser.click("main button[value=check]").await;
+    let trial = browser.text("#trial").await;
+    assert!(
+        trial.contains("Up: HTTP 200") && trial.contains("Nothing was saved"),
+        "{trial}"
+    );
+    assert_eq!(browser.attribute("#url", "value").await, url);
     browser.click("main button[type=submit]").await;
     browser
         .wait_for_path(|p| p.starts_with("/monitors/") && p != "/monitors/new")
@@ -71,17 +80,26 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     assert!(browser.is_marked().await, "the dashboard was reloaded");
     browser.screenshot("dashboard").await;
 
-    // Editing the interval keeps the rest of the settings.
+    // Editing changes what the form shows: the interval, a header, the channels.
     browser.click("#monitors .monitor a.name").await;
     browser.click("a[href$='/edit']").await;
     browser.fill("#interval", "2s").await;
-    browser.click("main button[type=submit]").await;
-    assert!(
-        browser
-            .text(".monitor-head")
-            .await
-            .contains("Checked every 2s")
-    );
+    browser
+        .fill("#headers", "X-Probe: upbeat\nBroken line")
+        .await;
+    browser.click("main .actions button[type=submit]").await;
+    let error = browser.text("#headers-error").await;
+    assert!(error.contains("Broken line"), "{error}");
+    browser.fill("#headers", "X-Probe: upbeat").await;
+    browser.click("input[name=channel]").await;
+    browser.click("main .actions button[type=submit]").await;
+    browser
+        .wait_for_text(".monitor-head", false, |t| t.contains("Checked every 2s"))
+        .await;
+    let (_, monitors) = app.get("/api/monitors", &token_of(&app).await).await;
+    assert_eq!(monitors[0]["headers"]["x-probe"], "upbeat", "{monitors}");
+    assert_eq!(monitors[0]["channels"], serde_json::json!([]), "{monitors}");
+    assert_eq!(monitors[0]["method"], "GET", "{monitors}");
     browser.screenshot("monitor").await;
 
     // Deleting asks for the URL, and the server refuses a wrong one.

@@ -1,6 +1,6 @@
 //! `/api/monitors`: a user's monitors and their settings, through the actions the pages share.
 
-use super::views::monitor_json;
+use super::views::{CheckView, monitor_json};
 use crate::http::AppState;
 use crate::http::actions::{self, owned};
 use crate::http::auth::AuthUser;
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/monitors", get(list).post(create))
+        .route("/api/monitors/test", post(trial))
         .route("/api/monitors/user/{user_id}", get(list_of_user))
         .route(
             "/api/monitors/{id}",
@@ -57,6 +58,17 @@ async fn create(
         [(header::LOCATION, location)],
         Json(monitor_json(&monitor)),
     ))
+}
+
+/// Checks a monitor described as for creating one, once, and stores nothing.
+async fn trial(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> ApiResult<impl IntoResponse> {
+    let input = MonitorInput::parse(&body)?;
+    let outcome = actions::try_check(&state, owner, &input.spec).await?;
+    Ok(Json(CheckView::from(outcome)))
 }
 
 async fn read(

@@ -8,7 +8,8 @@ use crate::http::AppState;
 use crate::http::actions;
 use crate::http::error::ApiError;
 use crate::http::extract::MonitorPath;
-use crate::monitor::{MonitorId, MonitorInput, MonitorSpec};
+use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec};
+use crate::probe::Outcome;
 use crate::store::Monitor;
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
@@ -67,7 +68,7 @@ struct Setting {
     choices: &'static [&'static str],
 }
 
-const SETTINGS: [Setting; 9] = [
+const SETTINGS: [Setting; 13] = [
     Setting {
         name: "name",
         label: "Name",
@@ -149,6 +150,42 @@ const SETTINGS: [Setting; 9] = [
         required: false,
         choices: &[],
     },
+    Setting {
+        name: "headers",
+        label: "Request headers",
+        kind: "textarea",
+        help: "One per line, as Name: value. Never sent to another site after a redirect.",
+        placeholder: "Authorization: Bearer …",
+        required: false,
+        choices: &[],
+    },
+    Setting {
+        name: "body",
+        label: "Request body",
+        kind: "textarea",
+        help: "Sent with the request, up to 64 KiB; empty for none.",
+        placeholder: "",
+        required: false,
+        choices: &[],
+    },
+    Setting {
+        name: "follow_redirects",
+        label: "Follow redirects",
+        kind: "checkbox",
+        help: "Off: a redirect answer is judged by its own status code.",
+        placeholder: "",
+        required: true,
+        choices: &[],
+    },
+    Setting {
+        name: "max_redirects",
+        label: "Redirects at most",
+        kind: "number",
+        help: "How many redirects in a row are followed, up to 20.",
+        placeholder: "",
+        required: true,
+        choices: &[],
+    },
 ];
 
 /// One input of the monitor form: a setting with its value and what is wrong with it.
@@ -156,6 +193,20 @@ struct Field {
     setting: &'static Setting,
     value: String,
     error: Option<String>,
+}
+
+/// One of the owner's channels, as a box to tick.
+struct ChannelBox {
+    id: ChannelId,
+    name: String,
+    kind: &'static str,
+    ticked: bool,
+}
+
+/// How a trial check ended.
+struct Trial {
+    ok: bool,
+    summary: String,
 }
 
 #[derive(Template)]
@@ -169,16 +220,70 @@ struct MonitorForm {
     cancel: String,
     form_error: Option<String>,
     fields: Vec<Field>,
+    channels: Vec<ChannelBox>,
+    channels_error: Option<String>,
+    trial: Option<Trial>,
+}
+
+/// A submitted monitor form.
+pub struct Submitted {
+    values: HashMap<String, String>,
+    /// The channels ticked, when the form listed them.
+    channels: Vec<ChannelId>,
+    channels_listed: bool,
+    /// Sent by "Check now" rather than by saving.
+    check: bool,
+}
+
+impl From<Vec<(String, String)>> for Submitted {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        let mut submitted = Submitted {
+            values: HashMap::new(),
+            channels: Vec::new(),
+            channels_listed: false,
+            check: false,
+        };
+        for (name, value) in pairs {
+            match name.as_str() {
+                "channel" => submitted.channels.extend(value.parse().ok().map(ChannelId)),
+                "intent" => submitted.check = value == "check",
+                "channels_listed" => submitted.channels_listed = true,
+                _ => {
+                    submitted.values.insert(name, value);
+                }
+            }
+        }
+        submitted
+    }
 }
 
 impl MonitorForm {
-    fn new(user: &PageUser, editing: Option<&Monitor>, values: &HashMap<String, String>) -> Self {
+    /// The form with `values`, `ticked` channels and, when editing, the monitor it edits.
+    async fn build(
+        state: &AppState,
+        user: &PageUser,
+        editing: Option<&Monitor>,
+        values: &HashMap<String, String>,
+        ticked: &[ChannelId],
+    ) -> Result<Self, PageError> {
         let fields = SETTINGS
             .iter()
             .map(|setting| Field {
                 setting,
                 value: values.get(setting.name).cloned().unwrap_or_default(),
                 error: None,
+            })
+            .collect();
+        let channels = state
+            .store
+            .channels(user.user.id)
+            .await?
+            .into_iter()
+            .map(|c| ChannelBox {
+                id: c.id,
+                name: c.spec.name.as_str().to_owned(),
+                kind: c.spec.settings.kind().as_str(),
+                ticked: ticked.contains(&c.id),
             })
             .collect();
         let (heading, action, submit, cancel) = match editing {
@@ -195,7 +300,7 @@ impl MonitorForm {
                 "/".into(),
             ),
         };
-        MonitorForm {
+        Ok(MonitorForm {
             email: user.user.email.to_string(),
             csrf: user.csrf.clone(),
             heading,
@@ -204,26 +309,51 @@ impl MonitorForm {
             cancel,
             form_error: None,
             fields,
-        }
+            channels,
+            channels_error: None,
+            trial: None,
+        })
     }
 
-    /// The form again, with the error next to the field it names.
+    /// The form again as submitted, with the error next to the field it names.
     fn with_error(mut self, e: &ApiError) -> Response {
         e.log();
-        let field = match e {
+        let placed = match e {
             ApiError::Invalid(f) | ApiError::Conflict(f) => {
                 let name = f.field.split(['[', '.']).next().unwrap_or_default();
-                self.fields
-                    .iter_mut()
-                    .find(|x| x.setting.name == name)
-                    .map(|x| x.error = Some(f.message.clone()))
+                if name == "channels" {
+                    self.channels_error = Some(f.message.clone());
+                    true
+                } else {
+                    self.fields
+                        .iter_mut()
+                        .find(|x| x.setting.name == name)
+                        .map(|x| x.error = Some(f.message.clone()))
+                        .is_some()
+                }
             }
-            _ => None,
+            _ => false,
         };
-        if field.is_none() {
+        if !placed {
             self.form_error = Some(e.to_string());
         }
         page(e.status(), &self)
+    }
+
+    /// The form again as submitted, with how the trial check went.
+    fn with_trial(mut self, outcome: &Outcome) -> Response {
+        let code = outcome
+            .status_code
+            .map(|c| format!("HTTP {c}, "))
+            .unwrap_or_default();
+        self.trial = Some(Trial {
+            ok: outcome.ok(),
+            summary: match &outcome.error {
+                None => format!("Up: {code}answered in {} ms.", outcome.latency_ms),
+                Some(e) => format!("Down after {} ms: {code}{e}.", outcome.latency_ms),
+            },
+        });
+        page(StatusCode::OK, &self)
     }
 }
 
@@ -241,6 +371,11 @@ fn values_of(spec: &MonitorSpec) -> HashMap<String, String> {
                     .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
                     .collect::<Vec<_>>()
                     .join(", "),
+                Value::Object(headers) => headers
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {}", value.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 other => other.to_string(),
             };
             (k, shown)
@@ -248,17 +383,38 @@ fn values_of(spec: &MonitorSpec) -> HashMap<String, String> {
         .collect()
 }
 
+/// A whole number as a number, anything else as typed, for the API to name what is wrong.
+fn number(raw: &str) -> Value {
+    raw.parse::<u64>()
+        .map_or_else(|_| Value::from(raw), Value::from)
+}
+
+/// Headers typed one per line as `Name: value`.
+fn headers(raw: &str) -> Result<Value, FieldError> {
+    let mut headers = Map::new();
+    for line in raw.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| FieldError::new("headers", format!("{line:?} is not Name: value")))?;
+        headers.insert(name.trim().to_owned(), value.trim().into());
+    }
+    Ok(headers.into())
+}
+
 /// The settings a submitted form describes, in the API's terms. An empty optional setting is
-/// `null`, which a patch reads as "back to the default".
-fn settings_of(form: &HashMap<String, String>) -> Map<String, Value> {
+/// `null`, which a patch reads as "back to the default"; a setting the form did not carry at all
+/// is left out, so it keeps its default or its value.
+fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
     let mut settings = Map::new();
     for setting in &SETTINGS {
-        let raw = form.get(setting.name).map_or("", |v| v.trim());
+        let Some(raw) = form.values.get(setting.name).map(|v| v.trim()) else {
+            continue;
+        };
         let value = match setting.name {
+            "follow_redirects" => Value::Bool(raw == "true"),
+            "headers" => headers(raw)?,
             _ if raw.is_empty() && !setting.required => Value::Null,
-            "failure_threshold" | "success_threshold" => raw
-                .parse::<u64>()
-                .map_or_else(|_| Value::from(raw), Value::from),
+            "failure_threshold" | "success_threshold" | "max_redirects" => number(raw),
             "accepted_status" => raw
                 .split(',')
                 .map(str::trim)
@@ -269,7 +425,13 @@ fn settings_of(form: &HashMap<String, String>) -> Map<String, Value> {
         };
         settings.insert(setting.name.to_owned(), value);
     }
-    settings
+    if form.channels_listed {
+        settings.insert(
+            "channels".into(),
+            form.channels.iter().map(|c| Value::from(c.0)).collect(),
+        );
+    }
+    Ok(settings)
 }
 
 /// The form of a new monitor: the settings the API would give one, with no name or URL yet.
@@ -285,61 +447,105 @@ fn defaults() -> HashMap<String, String> {
 }
 
 /// The forgery token a form carries.
-fn csrf_of(form: &HashMap<String, String>) -> &str {
-    form.get("csrf").map_or("", String::as_str)
+fn csrf_of(form: &Submitted) -> &str {
+    form.values.get("csrf").map_or("", String::as_str)
 }
 
-pub async fn new_form(user: PageUser) -> Response {
-    page(StatusCode::OK, &MonitorForm::new(&user, None, &defaults()))
+pub async fn new_form(
+    State(state): State<AppState>,
+    user: PageUser,
+) -> Result<Response, PageError> {
+    // A new monitor alerts the owner's default channels unless told otherwise.
+    let defaults_channels: Vec<ChannelId> = state
+        .store
+        .channels(user.user.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.spec.is_default)
+        .map(|c| c.id)
+        .collect();
+    let form = MonitorForm::build(&state, &user, None, &defaults(), &defaults_channels).await?;
+    Ok(page(StatusCode::OK, &form))
 }
 
+/// Saves the monitor, or with "Check now" only tries it.
 pub async fn create(
     State(state): State<AppState>,
     user: PageUser,
-    PageForm(form): PageForm<HashMap<String, String>>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let form = Submitted::from(pairs);
     user.check(csrf_of(&form))?;
-    let mut settings = settings_of(&form);
-    // A new monitor has no setting to clear: an empty optional one is simply left out.
-    settings.retain(|_, v| !v.is_null());
-    let created = match MonitorInput::parse(&settings) {
-        Ok(input) => actions::create(&state, user.user.id, input).await,
-        Err(e) => Err(e.into()),
+    let parsed = settings_of(&form)
+        .and_then(|mut settings| {
+            // A new monitor has no setting to clear: an empty optional one is left out.
+            settings.retain(|_, v| !v.is_null());
+            MonitorInput::parse(&settings)
+        })
+        .map_err(ApiError::from);
+    let shown = MonitorForm::build(&state, &user, None, &form.values, &form.channels);
+    let failed = match parsed {
+        Ok(input) if form.check => {
+            match actions::try_check(&state, user.user.id, &input.spec).await {
+                Ok(outcome) => return Ok(shown.await?.with_trial(&outcome)),
+                Err(e) => e,
+            }
+        }
+        Ok(input) => match actions::create(&state, user.user.id, input).await {
+            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
+            Err(e) => e,
+        },
+        Err(e) => e,
     };
-    Ok(match created {
-        Ok(m) => Redirect::to(&format!("/monitors/{}", m.id)).into_response(),
-        Err(e) => MonitorForm::new(&user, None, &form).with_error(&e),
-    })
+    Ok(shown.await?.with_error(&failed))
 }
 
-pub async fn edit_form(Owned { user, monitor }: Owned) -> Response {
-    page(
-        StatusCode::OK,
-        &MonitorForm::new(&user, Some(&monitor), &values_of(&monitor.spec)),
-    )
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Owned { user, monitor }: Owned,
+) -> Result<Response, PageError> {
+    let values = values_of(&monitor.spec);
+    let form =
+        MonitorForm::build(&state, &user, Some(&monitor), &values, &monitor.channels).await?;
+    Ok(page(StatusCode::OK, &form))
 }
 
+/// Saves the changes, or with "Check now" only tries the monitor as changed.
 pub async fn update(
     State(state): State<AppState>,
     user: PageUser,
     PagePath(id): PagePath,
-    PageForm(form): PageForm<HashMap<String, String>>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let form = Submitted::from(pairs);
     user.check(csrf_of(&form))?;
-    let settings = settings_of(&form);
-    // Only what the form shows changes; headers, body and channels stay as they are.
-    let changed = actions::change(&state, user.user.id, id, |m| {
-        Ok(MonitorInput::patch(&m.spec, &settings)?)
-    })
-    .await;
-    Ok(match changed {
-        Ok(m) => Redirect::to(&format!("/monitors/{}", m.id)).into_response(),
-        Err(ApiError::NotFound) => return Err(PageError::Api(ApiError::NotFound)),
-        Err(e) => {
-            let current = actions::owned(&state, user.user.id, id).await?;
-            MonitorForm::new(&user, Some(&current), &form).with_error(&e)
+    let current = actions::owned(&state, user.user.id, id).await?;
+    let shown = MonitorForm::build(&state, &user, Some(&current), &form.values, &form.channels);
+    let settings = match settings_of(&form) {
+        Ok(settings) => settings,
+        Err(e) => return Ok(shown.await?.with_error(&e.into())),
+    };
+    let failed = if form.check {
+        let tried = match MonitorInput::patch(&current.spec, &settings) {
+            Ok(input) => actions::try_check(&state, user.user.id, &input.spec).await,
+            Err(e) => Err(e.into()),
+        };
+        match tried {
+            Ok(outcome) => return Ok(shown.await?.with_trial(&outcome)),
+            Err(e) => e,
         }
-    })
+    } else {
+        let changed = actions::change(&state, user.user.id, id, |m| {
+            Ok(MonitorInput::patch(&m.spec, &settings)?)
+        })
+        .await;
+        match changed {
+            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
+            Err(ApiError::NotFound) => return Err(PageError::Api(ApiError::NotFound)),
+            Err(e) => e,
+        }
+    };
+    Ok(shown.await?.with_error(&failed))
 }
 
 /// A pause or resume button's form.
