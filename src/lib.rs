@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod alert;
+pub mod api_token;
 pub mod app;
 pub mod config;
 pub mod fields;

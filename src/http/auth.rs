@@ -1,8 +1,10 @@
-//! Who is calling: login tokens (JWT, HS256, with an expiry), the extractor that requires one,
-//! and the limits on sign-in attempts per client address and per account.
+//! Who is calling: login tokens (JWT, HS256, with an expiry), the extractor that requires a
+//! login token or an API token, and the limits on sign-in attempts per client address and per
+//! account.
 
 use super::AppState;
 use super::error::ApiError;
+use crate::api_token::{self, LAST_USED_PRECISION};
 use crate::monitor::UserId;
 use crate::timestamp::Timestamp;
 use axum::extract::FromRequestParts;
@@ -29,7 +31,10 @@ pub struct Tokens {
 #[derive(Serialize, Deserialize)]
 struct Claims {
     sub: String,
-    iat: i64,
+    /// When it was issued, in seconds with milliseconds behind the point (a NumericDate may
+    /// have a fraction): signing out everywhere must tell a token issued just before it from
+    /// one issued just after it, within the same second.
+    iat: f64,
     exp: i64,
 }
 
@@ -48,26 +53,68 @@ impl Tokens {
 
     /// A token for `user`, and when it expires.
     pub fn issue(&self, user: UserId) -> anyhow::Result<(String, Timestamp)> {
-        let now = Timestamp::now();
+        self.issue_at(user, Timestamp::now())
+    }
+
+    /// A token for `user` issued at `now`, and when it expires.
+    pub fn issue_at(&self, user: UserId, now: Timestamp) -> anyhow::Result<(String, Timestamp)> {
         let expires = now.saturating_add(self.ttl);
         let claims = Claims {
             sub: user.0.to_string(),
-            iat: now.as_millis() / 1000,
+            iat: now.as_millis() as f64 / 1000.0,
             exp: expires.as_millis() / 1000,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, expires))
     }
 
-    /// The user a valid, unexpired token was issued to.
-    pub fn verify(&self, token: &str) -> Option<UserId> {
+    /// The user a valid, unexpired token was issued to, and when it was issued.
+    pub fn verify(&self, token: &str) -> Option<(UserId, Timestamp)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        data.claims.sub.parse().ok().map(UserId)
+        let user = data.claims.sub.parse().ok().map(UserId)?;
+        // Exact for any instant of the next few hundred thousand years: milliseconds since the
+        // epoch fit an f64's 53 bits many times over.
+        let issued = Timestamp::from_millis((data.claims.iat * 1000.0).round() as i64);
+        Some((user, issued))
     }
 }
 
-/// The signed-in caller. Extracting it answers 401 unless the request carries a valid token.
+const REFUSED: ApiError = ApiError::Unauthorized("the token is invalid, expired or revoked");
+
+/// The caller, known by a login token or an API token. Extracting it answers 401 unless the
+/// request carries one that is valid now: a login token unexpired and issued since its user's
+/// sessions last ended, an API token unexpired and not revoked.
 pub struct AuthUser(pub UserId);
+
+impl AuthUser {
+    /// The owner of an API token. Its last use is recorded at most once a minute, and a failure
+    /// to record it refuses nothing.
+    async fn by_api_token(state: &AppState, token: &str, now: Timestamp) -> Result<Self, ApiError> {
+        let found = state
+            .store
+            .api_token_use(&api_token::hash(token), now)
+            .await?
+            .ok_or(REFUSED)?;
+        if found
+            .last_used_at
+            .is_none_or(|last| now.since(last) >= LAST_USED_PRECISION)
+            && let Err(e) = state.store.touch_api_token(found.id, now).await
+        {
+            tracing::warn!(token = %found.id, error = %e, "the last use of an API token was not recorded");
+        }
+        Ok(AuthUser(found.owner))
+    }
+
+    /// The user of a login token, unless their sessions ended after it was issued.
+    async fn by_login_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let (user, issued) = state.tokens.verify(token).ok_or(REFUSED)?;
+        match state.store.sessions_valid_after(user).await? {
+            Some(after) if issued >= after => Ok(AuthUser(user)),
+            // Signed out since, or the account is gone.
+            _ => Err(REFUSED),
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -93,13 +140,12 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ApiError::Unauthorized(
                 "the Authorization header must be Bearer <token>",
             ))?;
-        state
-            .tokens
-            .verify(token)
-            .map(AuthUser)
-            .ok_or(ApiError::Unauthorized(
-                "the token is invalid or has expired",
-            ))
+        // The prefix says which kind it is: never one tried after the other.
+        if api_token::is_api_token(token) {
+            Self::by_api_token(state, token, Timestamp::now()).await
+        } else {
+            Self::by_login_token(state, token).await
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{}", .0.message)]
     Conflict(FieldError),
+    /// The caller already holds as many of a thing as they may.
+    #[error("{0}")]
+    LimitReached(String),
     #[error("the request body is larger than 1 MiB")]
     TooLarge,
     #[error("the request body did not arrive in time")]
@@ -43,7 +46,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::LimitReached(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::SlowRequest => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::LimitReached(_) => "limit_reached",
             ApiError::TooLarge => "too_large",
             ApiError::SlowRequest => "timeout",
             ApiError::Invalid(_) => "invalid",

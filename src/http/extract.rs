@@ -1,8 +1,9 @@
 //! Request extractors that answer in the API's error format: a JSON body (400 when unreadable,
 //! 408 when too slow, 413 when too large, 422 naming the field of a wrong type), a query
-//! string, and a monitor id in the path.
+//! string, and the id of a monitor, a channel or an API token in the path.
 
 use super::error::ApiError;
+use crate::api_token::ApiTokenId;
 use crate::fields::FieldError;
 use crate::monitor::{ChannelId, MonitorId};
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
@@ -125,5 +126,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ChannelPath {
         path_id(parts, state)
             .await
             .map(|id| ChannelPath(ChannelId(id)))
+    }
+}
+
+/// The API token id in the path.
+pub struct ApiTokenPath(pub ApiTokenId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiTokenPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path_id(parts, state)
+            .await
+            .map(|id| ApiTokenPath(ApiTokenId(id)))
     }
 }

@@ -5,6 +5,7 @@
 mod actions;
 mod api;
 pub mod auth;
+mod credentials;
 mod error;
 mod extract;
 mod server;

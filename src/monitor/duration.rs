@@ -111,7 +111,7 @@ impl fmt::Display for Timeout {
 
 /// A duration written as a number of seconds (`90`, `0.5`), digits in a string (`"90"`), or
 /// with units (`"1h30m"`, `"5m"`, `"500ms"`).
-fn parse_duration(field: &str, v: &Value) -> Result<Duration, FieldError> {
+pub fn parse_duration(field: &str, v: &Value) -> Result<Duration, FieldError> {
     const HINT: &str =
         "must be a number of seconds or a duration such as \"30s\", \"5m\", \"1h30m\"";
     let parsed = match v {

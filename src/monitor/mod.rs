@@ -6,7 +6,7 @@ mod duration;
 mod input;
 mod values;
 
-pub use duration::{Interval, RemindEvery, Timeout, format_duration};
+pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
 

@@ -7,6 +7,7 @@ mod sqlite;
 use crate::account::{Email, User};
 use crate::alert::channel::{ChannelSettings, ChannelSpec};
 use crate::alert::message::{Alert, AlertKind};
+use crate::api_token::ApiTokenId;
 use crate::fields::FieldError;
 use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
@@ -23,6 +24,9 @@ pub enum StoreError {
     /// A unique value (an email address) is taken.
     #[error("already exists")]
     Conflict,
+    /// The owner already holds as many of a thing as the caller allows.
+    #[error("the limit of {0} is reached")]
+    LimitReached(u32),
     /// A channel to attach is not one of the owner's.
     #[error("channel {0} is not one of the owner's channels")]
     UnknownChannel(ChannelId),
@@ -234,6 +238,26 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
+/// An API token as stored: what it is called and when it was made, expires and was last used,
+/// never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub owner: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// An unexpired API token presented by a caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiTokenUse {
+    pub id: ApiTokenId,
+    pub owner: UserId,
+    pub last_used_at: Option<Timestamp>,
+}
+
 /// One judged check, as the recorder hands it over: the outcome, the verdict state after it, and
 /// the status change it confirmed.
 #[derive(Clone, Debug)]
@@ -336,7 +360,21 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<User>;
     async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>>;
+    /// The same, by the account's id.
+    async fn user_credentials_by_id(&self, id: UserId) -> Result<Option<UserCredentials>>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;
+    /// Replaces the password hash and ends every session of the account at `now`: its browser
+    /// sessions are deleted and its login tokens issued before `now` stop working (see
+    /// [`Store::sessions_valid_after`]). API tokens stay. `false` when there is no such account.
+    async fn set_password(&self, user: UserId, password_hash: &str, now: Timestamp)
+    -> Result<bool>;
+    /// Ends every session of the account at `now`, as [`Store::set_password`] does, the
+    /// password aside.
+    async fn end_all_sessions(&self, user: UserId, now: Timestamp) -> Result<()>;
+    /// Since when the account's sessions count: a login token issued or a browser session
+    /// started before it is no longer valid. The epoch when they were never ended; `None` when
+    /// there is no such account.
+    async fn sessions_valid_after(&self, user: UserId) -> Result<Option<Timestamp>>;
 
     /// Starts a browser session known by the hash of its token, until `expires`.
     async fn create_session(
@@ -346,9 +384,31 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         expires: Timestamp,
     ) -> Result<()>;
-    /// The user of an unexpired session.
+    /// The user of an unexpired session, started since its user's sessions count.
     async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<User>>;
     async fn end_session(&self, token_hash: &[u8]) -> Result<()>;
+
+    /// Stores a new API token, known by the hash of its secret, after deleting the owner's
+    /// expired ones. Fails with [`StoreError::LimitReached`] when the owner already holds `max`
+    /// and with [`StoreError::Conflict`] when one of them has the same name.
+    async fn create_api_token(
+        &self,
+        owner: UserId,
+        name: &str,
+        token_hash: &[u8],
+        now: Timestamp,
+        expires: Timestamp,
+        max: u32,
+    ) -> Result<ApiToken>;
+    /// The owner's API tokens, oldest first, expired ones included.
+    async fn api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>>;
+    /// Deletes one of the owner's API tokens; `false` when there was none of the owner's.
+    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<bool>;
+    /// The unexpired API token with this hash.
+    async fn api_token_use(&self, token_hash: &[u8], now: Timestamp)
+    -> Result<Option<ApiTokenUse>>;
+    /// Records that the token was used at `now`.
+    async fn touch_api_token(&self, id: ApiTokenId, now: Timestamp) -> Result<()>;
 
     async fn create_monitor(
         &self,

@@ -16,4 +16,7 @@ mod probes;
 mod robustness;
 mod scheduling;
 mod server;
+mod sessions;
+mod settings_pages;
 mod status;
+mod tokens;

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Every route that needs a signed-in caller, with a body where it takes one.
-fn protected_routes(id: i64, channel: i64) -> Vec<(Method, String)> {
+fn protected_routes(id: i64, channel: i64, api_token: i64) -> Vec<(Method, String)> {
     let m = format!("/api/monitors/{id}");
     let c = format!("/api/channels/{channel}");
     vec![
@@ -33,6 +33,11 @@ fn protected_routes(id: i64, channel: i64) -> Vec<(Method, String)> {
         (Method::DELETE, c.clone()),
         (Method::POST, format!("{c}/test")),
         (Method::GET, "/api/alerts".into()),
+        (Method::GET, "/api/tokens".into()),
+        (Method::POST, "/api/tokens".into()),
+        (Method::DELETE, format!("/api/tokens/{api_token}")),
+        (Method::POST, "/api/account/password".into()),
+        (Method::POST, "/api/account/sign-out-everywhere".into()),
     ]
 }
 
@@ -40,6 +45,10 @@ fn protected_routes(id: i64, channel: i64) -> Vec<(Method, String)> {
 fn body_for(path: &str) -> Value {
     if path.starts_with("/api/channels") {
         json!({"kind": "ntfy", "settings": {"topic": "ops"}})
+    } else if path.starts_with("/api/tokens") {
+        json!({"name": "CI", "expires_in": "30d"})
+    } else if path == "/api/account/password" {
+        json!({"current_password": "correct horse battery", "new_password": "a new horse battery"})
     } else {
         json!({"url": "http://127.0.0.1:9/", "interval": "1h", "paused": true})
     }
@@ -59,8 +68,11 @@ async fn every_api_route_requires_a_token() {
     let channel = app.get("/api/channels", &token).await.1[0]["id"]
         .as_i64()
         .unwrap();
-    for (method, path) in protected_routes(id, channel) {
-        for auth in [None, Some("not-a-token")] {
+    let (_, api_token) = app.post("/api/tokens", &token, json!({"name": "CI"})).await;
+    let api_token_id = api_token["id"].as_i64().unwrap();
+    let revoked = format!("upbeat_{}", "0".repeat(64));
+    for (method, path) in protected_routes(id, channel, api_token_id) {
+        for auth in [None, Some("not-a-token"), Some(revoked.as_str())] {
             let body = matches!(method, Method::POST | Method::PUT | Method::PATCH)
                 .then(|| body_for(&path));
             let (status, err) = app.request(method.clone(), &path, auth, body).await;
@@ -76,6 +88,14 @@ async fn every_api_route_requires_a_token() {
     let monitor_after = app.monitor(&token, id).await;
     assert_eq!(monitor_after["url"], "http://127.0.0.1:9/");
     assert_eq!(monitor_after["paused"], true);
+    assert_eq!(
+        app.get("/api/tokens", &token)
+            .await
+            .1
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,8 +205,18 @@ async fn the_openapi_description_matches_the_routes() {
     let spec: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
 
-    let token = app.register("ada@example.com").await;
-    let user_id = app.get("/api/me", &token).await.1["id"].as_i64().unwrap();
+    let login = app.register("ada@example.com").await;
+    let user_id = app.get("/api/me", &login).await.1["id"].as_i64().unwrap();
+    // An API token opens every operation, and outlives changing the password and signing out
+    // everywhere, which end the login token; another one is there to be revoked.
+    let (_, api_token) = app
+        .post("/api/tokens", &login, json!({"name": "docs"}))
+        .await;
+    let token = api_token["token"].as_str().unwrap().to_owned();
+    let (_, revocable) = app
+        .post("/api/tokens", &login, json!({"name": "spare"}))
+        .await;
+    let revocable = revocable["id"].as_i64().unwrap();
     let monitor = app
         .create_monitor(
             &token,
@@ -200,6 +230,8 @@ async fn the_openapi_description_matches_the_routes() {
     let concrete = |path: &str, user: i64| {
         let item = if path.starts_with("/api/channels") {
             channel
+        } else if path.starts_with("/api/tokens") {
+            revocable
         } else {
             id
         };
@@ -224,8 +256,9 @@ async fn the_openapi_description_matches_the_routes() {
             operations.push((method, concrete(path, user_id), public));
         }
     }
-    // Deleting last keeps the monitor and the channel for the other operations.
-    operations.sort_by_key(|(m, _, _)| *m == Method::DELETE);
+    // Deleting last keeps the monitor and the channel for the other operations; changing the
+    // password comes after signing in with the old one.
+    operations.sort_by_key(|(m, p, _)| (p.starts_with("/api/account"), *m == Method::DELETE));
     for (method, path, public) in operations {
         let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| match path
             .as_str()
@@ -244,7 +277,7 @@ async fn the_openapi_description_matches_the_routes() {
         );
     }
 
-    let mut tested: Vec<(Method, String)> = protected_routes(id, channel);
+    let mut tested: Vec<(Method, String)> = protected_routes(id, channel, revocable);
     let key = |r: &(Method, String)| format!("{} {}", r.0, r.1);
     tested.sort_by_key(key);
     protected.sort_by_key(key);

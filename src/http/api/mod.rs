@@ -5,6 +5,7 @@ mod alerts;
 mod channels;
 mod history;
 mod monitors;
+mod tokens;
 mod views;
 
 use super::AppState;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(history::router())
         .merge(channels::router())
         .merge(alerts::router())
+        .merge(tokens::router())
 }
 
 /// The caller and their monitor named in the path; another user's is 404, like a missing one.

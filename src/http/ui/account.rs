@@ -7,7 +7,7 @@ use crate::http::AppState;
 use crate::http::actions;
 use crate::http::error::ApiError;
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -20,6 +20,8 @@ struct AccountPage<'a> {
     action: &'a str,
     signing_up: bool,
     email: &'a str,
+    /// Why the user is here, after signing out everywhere.
+    notice: Option<&'static str>,
     form_error: Option<String>,
     email_error: Option<String>,
     password_error: Option<String>,
@@ -32,6 +34,7 @@ impl<'a> AccountPage<'a> {
             action: if signing_up { "/signup" } else { "/signin" },
             signing_up,
             email,
+            notice: None,
             form_error: None,
             email_error: None,
             password_error: None,
@@ -67,8 +70,21 @@ pub struct Credentials {
     password: String,
 }
 
-pub async fn sign_in_page() -> Response {
-    page(StatusCode::OK, &AccountPage::new(false, ""))
+#[derive(Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn sign_in_page(Query(q): Query<Done>) -> Response {
+    let mut signing_in = AccountPage::new(false, "");
+    // A fixed message, so a link can make the page say nothing else.
+    if q.done == "everywhere" {
+        signing_in.notice = Some(
+            "You were signed out everywhere: in every browser, and every login token. API tokens still work.",
+        );
+    }
+    page(StatusCode::OK, &signing_in)
 }
 
 pub async fn sign_up_page() -> Response {

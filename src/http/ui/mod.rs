@@ -10,6 +10,7 @@ mod monitor_page;
 mod monitors;
 mod pages;
 pub mod session;
+mod settings;
 
 use super::AppState;
 use axum::Router;
@@ -37,6 +38,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/monitors/{id}/delete",
             get(monitors::delete_form).post(monitors::delete),
+        )
+        .route("/settings", get(settings::show))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/tokens", post(settings::create_token))
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route(
+            "/settings/sign-out-everywhere",
+            post(settings::sign_out_everywhere),
         )
         .layer(middleware::from_fn(same_origin_posts))
         .route("/static/app.css", get(|h: HeaderMap| asset(h, &CSS)))

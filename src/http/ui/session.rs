@@ -62,6 +62,11 @@ impl Sessions {
         self.cookie("", 0)
     }
 
+    /// A `Set-Cookie` that clears the session cookie, for a session already ended.
+    pub fn cleared(&self) -> Result<HeaderValue, ApiError> {
+        self.cookie("", 0)
+    }
+
     fn cookie(&self, token: &str, max_age: u64) -> Result<HeaderValue, ApiError> {
         let secure = if self.secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(

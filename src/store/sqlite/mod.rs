@@ -7,15 +7,17 @@ mod history;
 mod record;
 mod rows;
 mod sessions;
+mod tokens;
 
 use super::{
-    ActiveMonitor, BucketStats, Channel, ChannelChoice, CheckRecord, Delivery, DeliveryOutcome,
-    Event, FinishedDelivery, Incident, Monitor, MonitorSummary, Recorded, Result, Settled, Store,
-    StoreError, StoredVerdict, UserCredentials,
+    ActiveMonitor, ApiToken, ApiTokenUse, BucketStats, Channel, ChannelChoice, CheckRecord,
+    Delivery, DeliveryOutcome, Event, FinishedDelivery, Incident, Monitor, MonitorSummary,
+    Recorded, Result, Settled, Store, StoreError, StoredVerdict, UserCredentials,
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
 use crate::alert::message::AlertKind;
+use crate::api_token::ApiTokenId;
 use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::Outcome;
 use crate::timestamp::Timestamp;
@@ -165,6 +167,47 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn user_credentials_by_id(&self, id: UserId) -> Result<Option<UserCredentials>> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT email, password_hash FROM users WHERE id = ?")
+                .bind(id.0)
+                .fetch_optional(&self.reads)
+                .await?;
+        Ok(row.map(|(email, password_hash)| UserCredentials {
+            user: User {
+                id,
+                email: Email::from_trusted(email),
+            },
+            password_hash,
+        }))
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        in_write!(self, |tx| {
+            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+                .bind(password_hash)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+            sessions::end_all(&mut tx, user, now).await?
+        })
+    }
+
+    async fn end_all_sessions(&self, user: UserId, now: Timestamp) -> Result<()> {
+        in_write!(self, |tx| {
+            sessions::end_all(&mut tx, user, now).await?;
+        })
+    }
+
+    async fn sessions_valid_after(&self, user: UserId) -> Result<Option<Timestamp>> {
+        sessions::valid_after(&self.reads, user).await
+    }
+
     async fn user(&self, id: UserId) -> Result<Option<User>> {
         let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
             .bind(id.0)
@@ -195,6 +238,41 @@ impl Store for SqliteStore {
 
     async fn end_session(&self, token_hash: &[u8]) -> Result<()> {
         sessions::end(&self.writes, token_hash).await
+    }
+
+    async fn create_api_token(
+        &self,
+        owner: UserId,
+        name: &str,
+        token_hash: &[u8],
+        now: Timestamp,
+        expires: Timestamp,
+        max: u32,
+    ) -> Result<ApiToken> {
+        in_write!(self, |tx| tokens::create(
+            &mut tx, owner, name, token_hash, now, expires, max
+        )
+        .await?)
+    }
+
+    async fn api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>> {
+        tokens::list(&self.reads, owner).await
+    }
+
+    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<bool> {
+        tokens::delete(&self.writes, owner, id).await
+    }
+
+    async fn api_token_use(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<ApiTokenUse>> {
+        tokens::find(&self.reads, token_hash, now).await
+    }
+
+    async fn touch_api_token(&self, id: ApiTokenId, now: Timestamp) -> Result<()> {
+        tokens::touch(&self.writes, id, now).await
     }
 
     async fn create_monitor(

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod dns;
 pub mod service;
+pub mod signin;
 pub mod smtp;
 pub mod target;
 pub mod tls;
