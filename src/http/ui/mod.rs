@@ -3,6 +3,9 @@
 //! cookie; the JSON API under `/api` never accepts that cookie.
 
 mod account;
+mod channel_form;
+mod channel_kinds;
+mod channels;
 mod monitors;
 mod pages;
 pub mod session;
@@ -33,6 +36,17 @@ pub fn router() -> Router<AppState> {
         .route(
             "/monitors/{id}/delete",
             get(monitors::delete_form).post(monitors::delete),
+        )
+        .route("/channels", get(channels::list).post(channels::create))
+        .route("/channels/new", get(channels::new_form))
+        .route(
+            "/channels/{id}/edit",
+            get(channels::edit_form).post(channels::update),
+        )
+        .route("/channels/{id}/test", post(channels::test))
+        .route(
+            "/channels/{id}/delete",
+            get(channels::delete_form).post(channels::delete),
         )
         .layer(middleware::from_fn(same_origin_posts))
         .route("/static/app.css", get(|h: HeaderMap| asset(h, &CSS)))
