@@ -49,8 +49,8 @@ impl ChannelKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The name a channel gets when none is given.
-    fn title(self) -> &'static str {
+    /// The name a channel gets when none is given, and how pages call the kind.
+    pub fn title(self) -> &'static str {
         match self {
             ChannelKind::Email => "Email",
             ChannelKind::Webhook => "Webhook",
@@ -109,7 +109,8 @@ pub struct ChannelSpec {
 }
 
 const MAX_ADDRESSES: usize = 20;
-const DEFAULT_NTFY_SERVER: &str = "https://ntfy.sh";
+/// Where ntfy channels publish when no server is given.
+pub const DEFAULT_NTFY_SERVER: &str = "https://ntfy.sh";
 const TOP_FIELDS: [&str; 4] = ["name", "kind", "settings", "default"];
 /// Fields of a channel in responses; sent back unchanged, they are ignored.
 const READ_ONLY_FIELDS: [&str; 5] = ["id", "monitor_count", "created_at", "updated_at", "warning"];

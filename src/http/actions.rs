@@ -5,6 +5,9 @@
 //! A change is stored first and then handed to the scheduler and the recorder, under a lock
 //! for that monitor, so concurrent changes reach them in the order they were stored.
 
+/// The same for channels, where alerts go.
+pub mod channels;
+
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use crate::account::{Email, NewPassword, User};

@@ -1,6 +1,6 @@
 //! The HTTP face of upbeat: the JSON API, the pages, health, and the errors they answer with.
-//! Handlers validate input and check ownership; what a user does to their monitors is one set
-//! of actions both faces share. Handlers never run SQL or probes themselves.
+//! Handlers validate input and check ownership; what a user does to their monitors and
+//! channels is one set of actions both faces share. Handlers never run SQL or probes themselves.
 
 mod actions;
 mod api;

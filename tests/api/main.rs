@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod alerts;
+mod channel_pages;
 mod channels;
 mod delivery;
 mod history;

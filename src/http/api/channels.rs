@@ -1,17 +1,15 @@
 //! `/api/channels`: where a user's alerts go. Owner only, like monitors: another user's channel
 //! answers 404. Secrets in settings are write-only: every answer shows a mask in their place.
+//! What each route does is an action shared with the pages.
 
 use super::views::{channel_json, delivery_json};
 use crate::alert::channel::ChannelSpec;
-use crate::alert::message::Alert;
-use crate::fields::FieldError;
 use crate::http::AppState;
+use crate::http::actions::channels as actions;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ChannelPath};
-use crate::monitor::{ChannelId, UserId};
-use crate::store::{Channel, DeliveryOutcome};
-use crate::timestamp::Timestamp;
+use crate::store::Channel;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -29,16 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/channels/{id}/test", post(test))
 }
 
-async fn owned(state: &AppState, owner: UserId, id: ChannelId) -> ApiResult<Channel> {
-    state
-        .store
-        .channel(owner, id)
-        .await?
-        .ok_or(ApiError::NotFound)
-}
-
 fn shown(state: &AppState, channel: &Channel) -> Value {
-    channel_json(channel, state.senders.email_off())
+    channel_json(channel, actions::warning(state, channel))
 }
 
 async fn list(
@@ -59,11 +49,7 @@ async fn create(
     AuthUser(owner): AuthUser,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let spec = ChannelSpec::parse(&body, None)?;
-    let channel = state
-        .store
-        .create_channel(owner, &spec, Timestamp::now())
-        .await?;
+    let channel = actions::create(&state, owner, &body).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/channels/{}", channel.id))],
@@ -76,7 +62,10 @@ async fn read(
     AuthUser(owner): AuthUser,
     ChannelPath(id): ChannelPath,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(shown(&state, &owned(&state, owner, id).await?)))
+    Ok(Json(shown(
+        &state,
+        &actions::owned(&state, owner, id).await?,
+    )))
 }
 
 async fn replace(
@@ -85,10 +74,11 @@ async fn replace(
     ChannelPath(id): ChannelPath,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    edit(&state, owner, id, |current| {
+    let channel = actions::change(&state, owner, id, |current| {
         ChannelSpec::parse(&body, Some(current))
     })
-    .await
+    .await?;
+    Ok(Json(shown(&state, &channel)))
 }
 
 async fn patch(
@@ -97,27 +87,11 @@ async fn patch(
     ChannelPath(id): ChannelPath,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    edit(&state, owner, id, |current| {
+    let channel = actions::change(&state, owner, id, |current| {
         ChannelSpec::patch(current, &body)
     })
-    .await
-}
-
-/// Stores the settings `change` makes of the channel's current ones.
-async fn edit(
-    state: &AppState,
-    owner: UserId,
-    id: ChannelId,
-    change: impl FnOnce(&ChannelSpec) -> Result<ChannelSpec, FieldError>,
-) -> ApiResult<Json<Value>> {
-    let current = owned(state, owner, id).await?;
-    let spec = change(&current.spec)?;
-    let channel = state
-        .store
-        .update_channel(owner, id, &spec, Timestamp::now())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(shown(state, &channel)))
+    .await?;
+    Ok(Json(shown(&state, &channel)))
 }
 
 async fn remove(
@@ -125,9 +99,7 @@ async fn remove(
     AuthUser(owner): AuthUser,
     ChannelPath(id): ChannelPath,
 ) -> ApiResult<impl IntoResponse> {
-    if !state.store.delete_channel(owner, id).await? {
-        return Err(ApiError::NotFound);
-    }
+    actions::delete(&state, owner, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,24 +109,10 @@ async fn test(
     AuthUser(owner): AuthUser,
     ChannelPath(id): ChannelPath,
 ) -> ApiResult<impl IntoResponse> {
-    let channel = owned(&state, owner, id).await?;
-    state.test_sends.check(&owner)?;
-    let sent = state
-        .senders
-        .send(
-            &channel.spec.settings,
-            Alert::test(channel.spec.name.as_str()),
-        )
-        .await;
-    // A test is tried once: what would be retried has failed.
-    let outcome = sent.map_or_else(DeliveryOutcome::from, |()| DeliveryOutcome::Sent);
-    let delivery = state
-        .store
-        .log_test_delivery(&channel, &outcome, Timestamp::now())
-        .await?;
+    let tested = actions::test(&state, owner, id).await?;
     Ok(Json(json!({
-        "ok": outcome == DeliveryOutcome::Sent,
-        "error": delivery.last_error,
-        "delivery": delivery_json(&delivery),
+        "ok": tested.ok,
+        "error": tested.delivery.last_error,
+        "delivery": delivery_json(&tested.delivery),
     })))
 }

@@ -1,7 +1,6 @@
 //! The JSON shapes of the API's resources. Field names here are a contract other tools rely on:
 //! add fields freely, never rename them.
 
-use crate::alert::channel::ChannelKind;
 use crate::probe::{CheckError, Outcome};
 use crate::store::Monitor;
 use crate::store::{Channel, Delivery, Event, Incident};
@@ -99,16 +98,16 @@ impl From<Event> for EventView {
     }
 }
 
-/// A channel, secrets masked; `email_off` is the warning shown on email channels while no mail
-/// transport is configured.
-pub fn channel_json(c: &Channel, email_off: Option<&str>) -> Value {
+/// A channel, secrets masked, with `warning` when it cannot deliver here (see
+/// `actions::channels::warning`).
+pub fn channel_json(c: &Channel, warning: Option<&str>) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), c.id.0.into());
     out.extend(c.spec.to_json(true));
     out.insert("monitor_count".into(), c.monitor_count.into());
     out.insert("created_at".into(), json!(c.created_at));
     out.insert("updated_at".into(), json!(c.updated_at));
-    if let (Some(warning), ChannelKind::Email) = (email_off, c.spec.settings.kind()) {
+    if let Some(warning) = warning {
         out.insert("warning".into(), warning.into());
     }
     Value::Object(out)

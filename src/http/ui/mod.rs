@@ -3,6 +3,9 @@
 //! cookie; the JSON API under `/api` never accepts that cookie.
 
 mod account;
+mod channel_form;
+mod channel_kinds;
+mod channels;
 mod charts;
 mod dashboard;
 mod live;
@@ -46,6 +49,17 @@ pub fn router() -> Router<AppState> {
         .route(
             "/settings/sign-out-everywhere",
             post(settings::sign_out_everywhere),
+        )
+        .route("/channels", get(channels::list).post(channels::create))
+        .route("/channels/new", get(channels::new_form))
+        .route(
+            "/channels/{id}/edit",
+            get(channels::edit_form).post(channels::update),
+        )
+        .route("/channels/{id}/test", post(channels::test))
+        .route(
+            "/channels/{id}/delete",
+            get(channels::delete_form).post(channels::delete),
         )
         .layer(middleware::from_fn(same_origin_posts))
         .route("/static/app.css", get(|h: HeaderMap| asset(h, &CSS)))

@@ -18,6 +18,30 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and opens a browser window of `width` × `height`.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Self::launch(json!({"args": Self::args(width, height)})).await
+    }
+
+    /// A browser that lays pages out as a phone `width` CSS pixels wide does: a desktop window
+    /// is never narrower than 500 pixels.
+    pub async fn phone(width: u32, height: u32) -> Browser {
+        Self::launch(json!({
+            "args": Self::args(width, height),
+            "mobileEmulation": {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}},
+        }))
+        .await
+    }
+
+    fn args(width: u32, height: u32) -> serde_json::Value {
+        json!([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            format!("--window-size={width},{height}")
+        ])
+    }
+
+    async fn launch(chrome_options: serde_json::Value) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -29,11 +53,7 @@ impl Browser {
             .spawn()
             .expect("chromedriver (Debian package chromium-driver; scripts/test installs it)");
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                            "--disable-gpu", format!("--window-size={width},{height}")]}),
-        );
+        caps.insert("goog:chromeOptions".into(), chrome_options);
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + PATIENCE;
         let client = loop {
