@@ -51,11 +51,14 @@ header = f"Cookie: upbeat_session={cookie}"
 def page(path, label):
     size = len(subprocess.run(["curl", "-sf", "-H", header, api.base + path],
                               check=True, capture_output=True).stdout)
+    gzipped = int(subprocess.run(["curl", "-sf", "-o", "/dev/null", "-w", "%{size_download}", "-H", header,
+                                  "-H", "Accept-Encoding: gzip", api.base + path],
+                                 check=True, capture_output=True, text=True).stdout)
     out = subprocess.run(["wrk", "-t1", "-c1", "-d10s", "--latency", "-H", header, api.base + path],
                          check=True, capture_output=True, text=True).stdout
     lat = {l.split()[0]: l.split()[1] for l in out.splitlines() if l.strip().startswith(("50%", "99%"))}
     rps = next(l.split()[1] for l in out.splitlines() if l.startswith("Requests/sec"))
-    print(f"{label} ({size / 1024:.0f} KB): p50 {lat['50%']}, p99 {lat['99%']}, {rps} pages/s "
+    print(f"{label} ({size / 1024:.0f} KB, {gzipped / 1024:.0f} KB gzipped): p50 {lat['50%']}, p99 {lat['99%']}, {rps} pages/s "
           f"(wrk -t1 -c1 -d10s {path})")
 
 page("/", f"dashboard, {monitors} monitors")

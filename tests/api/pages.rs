@@ -72,13 +72,24 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     browser
         .wait_for_text("[data-count=down] .n", false, |t| t == "1")
         .await;
-    let strip = browser.attribute("#monitors svg.strip", "aria-label").await;
+    let strip = browser.property("#monitors svg.strip title", "textContent").await;
     assert!(
         strip.contains("down") && !strip.contains(" 0 down"),
         "{strip}"
     );
     assert!(browser.is_marked().await, "the dashboard was reloaded");
     browser.screenshot("dashboard").await;
+
+    // Pausing and resuming from the list comes back to the list.
+    browser.click("#monitors .monitor button[aria-label='Pause API']").await;
+    browser
+        .wait_for_text("#monitors .monitor .text", false, |t| t == "Paused")
+        .await;
+    browser.wait_for_path(|p| p == "/").await;
+    browser.click("#monitors .monitor button[aria-label='Resume API']").await;
+    browser
+        .wait_for_text("#monitors .monitor .text", false, |t| t != "Paused")
+        .await;
 
     // Editing changes what the form shows: the interval, a header, the channels.
     browser.click("#monitors .monitor a.name").await;

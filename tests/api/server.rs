@@ -1,5 +1,6 @@
 //! The HTTP surface as a whole: authentication everywhere, error shapes, limits, CORS, health.
 
+use crate::support::signin::browser_session;
 use crate::support::{spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -282,4 +283,43 @@ async fn the_openapi_description_matches_the_routes() {
     tested.sort_by_key(key);
     protected.sort_by_key(key);
     assert_eq!(protected, tested);
+}
+
+/// Answers are gzipped for clients that ask, and only for them; the event streams of live
+/// pages never are, as compressing would hold their events back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_compressed_for_clients_that_ask_but_event_streams_never() {
+    let app = spawn_app().await;
+    let get = |path: &'static str, headers: &'static [(&'static str, &'static str)]| {
+        let mut request = app.client.get(app.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let plain = get("/openapi.json", &[]).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    let gzipped = get("/openapi.json", &[("accept-encoding", "gzip")])
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let gzipped = gzipped.bytes().await.unwrap();
+    assert!(gzipped.len() * 5 < plain.len(), "{} of {}", gzipped.len(), plain.len());
+
+    app.register("ada@example.com").await;
+    let cookie = browser_session(&app, "ada@example.com", "correct horse battery").await;
+    let mut stream = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", cookie)
+        .header("accept", "text/event-stream")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    assert!(stream.headers().get("content-encoding").is_none());
+    let first = stream.chunk().await.unwrap().unwrap();
+    assert!(first.starts_with(b"event: page"), "{first:?}");
 }

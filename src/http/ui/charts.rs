@@ -56,37 +56,50 @@ impl Bars {
     }
 
     fn svg(self, class: &str, width: u32, label: &str) -> String {
-        let mut svg = format!(
-            "<svg class=\"{class}\" viewBox=\"0 0 {width} {h}\" width=\"{width}\" height=\"{h}\" \
-             role=\"img\" aria-label=\"{label}\"><title>{label}</title>",
-            h = self.height
-        );
-        for (class, d) in self.paths.iter().filter(|(_, d)| !d.is_empty()) {
-            let _ = write!(svg, "<path class=\"{class}\" d=\"{d}\"/>");
-        }
-        svg.push_str("</svg>");
-        svg
+        svg(class, width, self.height, label, &self.paths)
     }
 }
 
+/// An SVG image of `paths` (class, path data), named by `label` for screen readers and as a
+/// tooltip.
+fn svg(class: &str, width: u32, height: u32, label: &str, paths: &[(&str, String)]) -> String {
+    let mut svg = format!(
+        "<svg class=\"{class}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" \
+         height=\"{height}\" role=\"img\"><title>{label}</title>"
+    );
+    for (class, d) in paths.iter().filter(|(_, d)| !d.is_empty()) {
+        let _ = write!(svg, "<path class=\"{class}\" d=\"{d}\"/>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// The latest checks as a strip of equal bars, oldest on the left: green up, red down, grey
-/// where fewer than `slots` checks exist yet.
+/// where fewer than `slots` checks exist yet. A run of bars of one colour is one dashed line
+/// (the style sheet dashes `.run` paths into bars), so the usual strip, all up, is one segment.
 pub fn strip(recent: &[bool], slots: usize) -> String {
-    let mut bars = Bars::new(4, 16);
-    let blank = slots.saturating_sub(recent.len());
-    for i in 0..blank {
-        bars.bar(i, 16, "none");
+    let shown = &recent[recent.len().saturating_sub(slots)..];
+    let blank = slots - shown.len();
+    let class_at = |i: usize| match i.checked_sub(blank).map(|i| shown[i]) {
+        None => 2,
+        Some(true) => 0,
+        Some(false) => 1,
+    };
+    let mut paths = [("run up", String::new()), ("run down", String::new()), ("run none", String::new())];
+    let mut start = 0;
+    for i in 1..=slots {
+        if i == slots || class_at(i) != class_at(start) {
+            let _ = write!(paths[class_at(start)].1, "M{} 8h{}", start * 4, (i - start) * 4);
+            start = i;
+        }
     }
-    for (i, &ok) in recent.iter().rev().take(slots).rev().enumerate() {
-        bars.bar(blank + i, 16, if ok { "up" } else { "down" });
-    }
-    let up = recent.iter().filter(|&&ok| ok).count();
+    let up = shown.iter().filter(|&&ok| ok).count();
     let label = format!(
         "Last {} checks: {up} up, {} down",
-        recent.len(),
-        recent.len() - up
+        shown.len(),
+        shown.len() - up
     );
-    bars.svg("strip", slots as u32 * 4, &label)
+    svg("strip", slots as u32 * 4, 16, &label, &paths)
 }
 
 /// One bar per bucket, oldest on the left, as tall as its average response time and coloured
@@ -189,8 +202,7 @@ pub fn latency(buckets: &[BucketStats], label: &str, from: &str, to: &str) -> St
         _ => format!("{label}: no check"),
     };
     let mut svg = format!(
-        "<svg class=\"latency\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{summary}\">\
-         <title>{summary}</title>"
+        "<svg class=\"latency\" viewBox=\"0 0 {W} {H}\" role=\"img\"><title>{summary}</title>"
     );
     for (ms, at) in [(top, y(top)), (top / 2, y(top / 2)), (0, y(0))] {
         let _ = write!(
@@ -233,23 +245,11 @@ mod tests {
 
     #[test]
     fn the_strip_pads_the_oldest_side_and_says_what_it_shows() {
-        let svg = strip(&[true, false, true], 5);
-        assert!(
-            svg.contains("aria-label=\"Last 3 checks: 2 up, 1 down\""),
-            "{svg}"
-        );
-        assert!(
-            svg.contains("<path class=\"none\" d=\"M2 0V16M6 0V16\"/>"),
-            "{svg}"
-        );
-        assert!(
-            svg.contains("<path class=\"up\" d=\"M10 0V16M18 0V16\"/>"),
-            "{svg}"
-        );
-        assert!(
-            svg.contains("<path class=\"down\" d=\"M14 0V16\"/>"),
-            "{svg}"
-        );
+        let svg = strip(&[true, false, true, true], 6);
+        assert!(svg.contains("<title>Last 4 checks: 3 up, 1 down</title>"), "{svg}");
+        assert!(svg.contains("<path class=\"run none\" d=\"M0 8h8\"/>"), "{svg}");
+        assert!(svg.contains("<path class=\"run up\" d=\"M8 8h4M16 8h8\"/>"), "{svg}");
+        assert!(svg.contains("<path class=\"run down\" d=\"M12 8h4\"/>"), "{svg}");
     }
 
     #[test]
@@ -281,9 +281,7 @@ mod tests {
             "now",
         );
         assert!(
-            svg.contains(
-                "aria-label=\"Last 3 hours: average 63 ms, fastest 40 ms, slowest 90 ms\""
-            ),
+            svg.contains("<title>Last 3 hours: average 63 ms, fastest 40 ms, slowest 90 ms</title>"),
             "{svg}"
         );
         assert!(svg.contains(">100 ms</text>"), "{svg}");
@@ -304,7 +302,8 @@ mod tests {
     #[test]
     fn the_strip_keeps_the_newest_when_given_too_many() {
         let svg = strip(&[false, true, true], 2);
-        assert!(!svg.contains("class=\"down\""), "{svg}");
+        assert!(!svg.contains("down\""), "{svg}");
+        assert!(svg.contains("<title>Last 2 checks: 2 up, 0 down</title>"), "{svg}");
     }
 
     #[test]
@@ -320,7 +319,7 @@ mod tests {
             "Last 4 hours",
         );
         assert!(
-            svg.contains("aria-label=\"Last 4 hours: 66.66 % up\""),
+            svg.contains("<title>Last 4 hours: 66.66 % up</title>"),
             "{svg}"
         );
         // 100 ms average is the highest: full height; 50 ms is half of the 13 pixels above 3.

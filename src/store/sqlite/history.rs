@@ -8,7 +8,6 @@ use crate::probe::Outcome;
 use crate::store::{BucketStats, Event, Incident, MonitorSummary, Result};
 use crate::timestamp::{Timestamp, duration_millis};
 use sqlx::SqlitePool;
-use std::collections::HashMap;
 use std::time::Duration;
 
 const LATEST_CHECKS: &str = "SELECT at, status_code, latency_ms, error_kind, error_message FROM checks \
@@ -27,13 +26,15 @@ const INCIDENTS: &str = "SELECT id, started_at, ended_at, cause_kind, cause_mess
 const EVENTS: &str = "SELECT id, at, from_status, to_status, cause_kind, cause_message, incident_id \
      FROM events WHERE monitor_id = ? ORDER BY at DESC, id DESC LIMIT ?";
 
-pub(super) const SUMMARIES: &str = "SELECT m.id, m.name, m.url, m.paused, s.status, s.status_since, s.last_latency_ms, s.last_at, \
-            s.recent \
-     FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id WHERE m.user_id = ? ORDER BY m.id";
-const SUMMARY_HOURS: &str = "SELECT h.monitor_id, (h.hour - ?1) / ?2 AS b, h.checks, h.up, \
-            h.latency_sum, h.latency_min, h.latency_max \
-     FROM monitors m JOIN check_hours h ON h.monitor_id = m.id \
-     WHERE m.user_id = ?3 AND h.hour >= ?1 AND h.hour < ?4";
+/// Each monitor with its hourly roll-ups packed into one text column, `hour checks up sum min
+/// max` per hour and `,` between hours: a thousand rows to read instead of one per hour each.
+pub(super) const SUMMARIES: &str = "SELECT m.id, m.name, m.url, m.paused, s.status, s.status_since, \
+            s.last_latency_ms, s.last_at, s.recent, \
+            (SELECT group_concat(((h.hour - ?2) / ?3) || ' ' || h.checks || ' ' || h.up || ' ' \
+                    || h.latency_sum || ' ' || coalesce(h.latency_min, '') || ' ' \
+                    || coalesce(h.latency_max, ''), ',') \
+             FROM check_hours h WHERE h.monitor_id = m.id AND h.hour >= ?2 AND h.hour < ?4) AS hours \
+     FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id WHERE m.user_id = ?1 ORDER BY m.id";
 
 pub async fn summaries(
     pool: &SqlitePool,
@@ -45,36 +46,17 @@ pub async fn summaries(
     let to_ms = from_ms.saturating_add(HOUR_MS.saturating_mul(i64::from(hours)));
     let rows: Vec<SummaryRow> = sqlx::query_as(SUMMARIES)
         .bind(owner.0)
-        .fetch_all(pool)
-        .await?;
-    let counted: Vec<MonitorBucketRow> = sqlx::query_as(SUMMARY_HOURS)
         .bind(from_ms)
         .bind(HOUR_MS)
-        .bind(owner.0)
         .bind(to_ms)
         .fetch_all(pool)
         .await?;
-    let mut by_monitor: HashMap<i64, Vec<BucketStats>> = HashMap::with_capacity(rows.len());
-    for row in counted {
-        let buckets = by_monitor
-            .entry(row.monitor_id)
-            .or_insert_with(|| vec![BucketStats::default(); hours as usize]);
-        if let Some(slot) = usize::try_from(row.bucket.b)
-            .ok()
-            .and_then(|h| buckets.get_mut(h))
-        {
-            *slot = row.bucket.counts.into();
-        }
-    }
     // One row that no longer reads hides no other monitor.
     Ok(rows
         .into_iter()
         .filter_map(|row| {
             let id = row.id;
-            let hours = by_monitor
-                .remove(&id)
-                .unwrap_or_else(|| vec![BucketStats::default(); hours as usize]);
-            row.into_summary(hours)
+            row.into_summary(hours as usize)
                 .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; left out"))
                 .ok()
         })
@@ -83,12 +65,12 @@ pub async fn summaries(
 
 /// A bucket's counts as SQL sums them.
 #[derive(sqlx::FromRow)]
-struct Counts {
-    checks: i64,
-    up: i64,
-    latency_sum: i64,
-    latency_min: Option<i64>,
-    latency_max: Option<i64>,
+pub(super) struct Counts {
+    pub checks: i64,
+    pub up: i64,
+    pub latency_sum: i64,
+    pub latency_min: Option<i64>,
+    pub latency_max: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -96,13 +78,6 @@ struct BucketRow {
     b: i64,
     #[sqlx(flatten)]
     counts: Counts,
-}
-
-#[derive(sqlx::FromRow)]
-struct MonitorBucketRow {
-    monitor_id: i64,
-    #[sqlx(flatten)]
-    bucket: BucketRow,
 }
 
 impl From<Counts> for BucketStats {
@@ -221,11 +196,11 @@ mod tests {
         let cases: [(&str, usize, &str); 10] = [
             (
                 SUMMARIES,
-                1,
+                4,
                 "SEARCH m USING INDEX monitors_by_user (user_id=?)",
             ),
             (
-                SUMMARY_HOURS,
+                SUMMARIES,
                 4,
                 "SEARCH h USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?)",
             ),

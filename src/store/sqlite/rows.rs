@@ -8,6 +8,7 @@ use crate::store::{
 };
 use crate::timestamp::Timestamp;
 use crate::verdict::{Status, VerdictState};
+use super::history::Counts;
 
 pub fn parse_spec(json: &str) -> Result<MonitorSpec> {
     let value: serde_json::Value = serde_json::from_str(json)
@@ -198,10 +199,35 @@ pub struct SummaryRow {
     last_latency_ms: Option<i64>,
     last_at: Option<i64>,
     recent: String,
+    hours: Option<String>,
+}
+
+/// One hour packed as `hour checks up sum min max` (min and max empty when nothing succeeded).
+fn packed_hour(text: &str) -> Option<(usize, BucketStats)> {
+    let mut fields = text.split(' ');
+    let mut next = || fields.next();
+    let hour = next()?.parse().ok()?;
+    let mut number = || next().map(|f| f.parse::<i64>().ok());
+    let counts = Counts {
+        checks: number()??,
+        up: number()??,
+        latency_sum: number()??,
+        latency_min: number()?,
+        latency_max: number()?,
+    };
+    Some((hour, counts.into()))
 }
 
 impl SummaryRow {
-    pub fn into_summary(self, hours: Vec<BucketStats>) -> Result<MonitorSummary> {
+    /// The summary with `count` hourly buckets.
+    pub fn into_summary(self, count: usize) -> Result<MonitorSummary> {
+        let mut hours = vec![BucketStats::default(); count];
+        for packed in self.hours.as_deref().into_iter().flat_map(|h| h.split(',')) {
+            let (hour, stats) = packed_hour(packed).ok_or_else(|| corrupt("hourly roll-up", packed))?;
+            if let Some(slot) = hours.get_mut(hour) {
+                *slot = stats;
+            }
+        }
         Ok(MonitorSummary {
             id: MonitorId(self.id),
             name: self.name,
@@ -213,5 +239,22 @@ impl SummaryRow {
             recent: self.recent.bytes().map(|b| b == b'1').collect(),
             hours,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_hours_read_back_with_or_without_a_success() {
+        let (hour, b) = packed_hour("3 120 119 5950 20 90").unwrap();
+        assert_eq!(hour, 3);
+        assert_eq!((b.checks, b.up, b.up_latency_sum_ms), (120, 119, 5950));
+        assert_eq!((b.latency_min_ms, b.latency_max_ms), (Some(20), Some(90)));
+        let (_, b) = packed_hour("0 5 0 0  ").unwrap();
+        assert_eq!((b.checks, b.up, b.latency_min_ms, b.latency_max_ms), (5, 0, None, None));
+        assert!(packed_hour("1 2").is_none());
+        assert!(packed_hour("x 1 1 1 1 1").is_none());
     }
 }

@@ -140,6 +140,11 @@ impl Browser {
             .to_owned()
     }
 
+    /// A property of the element `css` selects, such as `textContent`.
+    pub async fn property(&self, css: &str, property: &str) -> String {
+        self.read(css, property).await
+    }
+
     async fn read(&self, css: &str, property: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
