@@ -5,121 +5,21 @@
 use crate::channels::{app_with_service, requests, webhook_channel};
 use crate::support::browser::Browser;
 use crate::support::service::FakeService;
+use crate::support::signin::{PASSWORD, PageSession, login_token};
 use crate::support::{TestApp, spawn_app, spawn_app_with};
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use upbeat::secret::Secret;
 
-const PASSWORD: &str = "correct horse";
 const MASK: &str = "********";
-
-/// A browser session with the pages, driven without a browser: for what a browser would never
-/// send, and for status codes a browser does not show.
-struct PageSession {
-    client: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-impl PageSession {
-    /// Signs up through the form.
-    async fn sign_up(app: &TestApp, email: &str) -> PageSession {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = client
-            .post(app.url("/signup"))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encoded(&[("email", email), ("password", PASSWORD)]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let cookie = response.headers()[SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let mut session = PageSession {
-            client,
-            cookie,
-            csrf: String::new(),
-        };
-        let (_, page) = session.get(app, "/channels").await;
-        session.csrf = page
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a forgery token in the page")
-            .to_owned();
-        session
-    }
-
-    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
-        let response = self
-            .client
-            .get(app.url(path))
-            .header(COOKIE, &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.text().await.unwrap())
-    }
-
-    /// Posts a form with this session's forgery token; returns the status, where it redirects
-    /// to, and the page.
-    async fn post(
-        &self,
-        app: &TestApp,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> (StatusCode, String, String) {
-        let mut fields = vec![("csrf", self.csrf.as_str())];
-        fields.extend_from_slice(form);
-        let response = self
-            .client
-            .post(app.url(path))
-            .header(COOKIE, &self.cookie)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encoded(&fields))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        (status, location, response.text().await.unwrap())
-    }
-}
-
-fn encoded(form: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish()
-}
 
 /// An API token for an account made through the pages, to look behind them.
 async fn api_token(app: &TestApp, email: &str) -> String {
-    let (status, body) = app
-        .request(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": email, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["token"].as_str().unwrap().to_owned()
+    login_token(app, email, PASSWORD)
+        .await
+        .expect("a login token")
 }
 
 async fn channels(app: &TestApp, token: &str) -> Vec<Value> {

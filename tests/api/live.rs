@@ -2,7 +2,7 @@
 //! asks for them, carrying only what changed, only to the owner, and only while the session
 //! lasts; an open page never holds up a shutdown.
 
-use crate::pages::signed_up;
+use crate::support::signin::{PASSWORD, PageSession, login_token};
 use crate::support::target::Target;
 use crate::support::{TestApp, spawn_app_with};
 use reqwest::header::{ACCEPT, COOKIE};
@@ -75,23 +75,17 @@ impl Events {
 }
 
 async fn login(app: &TestApp, email: &str) -> String {
-    let (status, body) = app
-        .request(
-            reqwest::Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": email, "password": "correct horse"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["token"].as_str().unwrap().to_owned()
+    login_token(app, email, PASSWORD)
+        .await
+        .expect("a login token")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_dashboard_is_sent_only_what_changed_until_its_session_ends() {
     let app = spawn_app_with(|_| {}).await;
     let target = Target::start().await;
-    let (cookie, csrf) = signed_up(&app, "ada@example.com").await;
+    let ada = PageSession::sign_up(&app, "ada@example.com").await;
+    let cookie = ada.cookie.clone();
     let token = login(&app, "ada@example.com").await;
     let mut events = Events::open(&app, "/", &cookie).await;
 
@@ -136,7 +130,7 @@ async fn an_open_dashboard_is_sent_only_what_changed_until_its_session_ends() {
     );
 
     // Another user's monitors send nothing here.
-    let (other_cookie, _) = signed_up(&app, "bob@example.com").await;
+    let other_cookie = PageSession::sign_up(&app, "bob@example.com").await.cookie;
     let other_token = login(&app, "bob@example.com").await;
     app.create_monitor(
         &other_token,
@@ -152,28 +146,15 @@ async fn an_open_dashboard_is_sent_only_what_changed_until_its_session_ends() {
     assert!(data.contains("Bob") && !data.contains("Busy"), "{data}");
 
     // Signing out ends the stream at the next update.
-    let signed_out = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url("/signout"))
-        .header(COOKIE, &cookie)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(format!("csrf={csrf}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_out.status(), 303);
+    let (status, _, _) = ada.post(&app, "/signout", &[]).await;
+    assert_eq!(status, 303);
     while events.next().await.is_some() {}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_pages_never_hold_up_a_shutdown() {
     let app = spawn_app_with(|c| c.shutdown_grace = HumanDuration(Duration::from_secs(120))).await;
-    let (cookie, _) = signed_up(&app, "ada@example.com").await;
+    let cookie = PageSession::sign_up(&app, "ada@example.com").await.cookie;
     let token = login(&app, "ada@example.com").await;
     let m = app
         .create_monitor(

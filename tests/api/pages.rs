@@ -2,6 +2,7 @@
 //! monitor, with the server refusing what the browser should never be trusted with alone.
 
 use crate::support::browser::Browser;
+use crate::support::signin::{PASSWORD, PageSession, login_token};
 use crate::support::spawn_app;
 use crate::support::target::Target;
 
@@ -72,7 +73,9 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     browser
         .wait_for_text("[data-count=down] .n", false, |t| t == "1")
         .await;
-    let strip = browser.property("#monitors svg.strip title", "textContent").await;
+    let strip = browser
+        .property("#monitors svg.strip title", "textContent")
+        .await;
     assert!(
         strip.contains("down") && !strip.contains(" 0 down"),
         "{strip}"
@@ -81,12 +84,16 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
     browser.screenshot("dashboard").await;
 
     // Pausing and resuming from the list comes back to the list.
-    browser.click("#monitors .monitor button[aria-label='Pause API']").await;
+    browser
+        .click("#monitors .monitor button[aria-label='Pause API']")
+        .await;
     browser
         .wait_for_text("#monitors .monitor .text", false, |t| t == "Paused")
         .await;
     browser.wait_for_path(|p| p == "/").await;
-    browser.click("#monitors .monitor button[aria-label='Resume API']").await;
+    browser
+        .click("#monitors .monitor button[aria-label='Resume API']")
+        .await;
     browser
         .wait_for_text("#monitors .monitor .text", false, |t| t != "Paused")
         .await;
@@ -134,91 +141,16 @@ async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
 
 /// An API token for the account the browser made, to look behind the pages.
 async fn token_of(app: &crate::support::TestApp) -> String {
-    let (status, body) = app
-        .request(
-            reqwest::Method::POST,
-            "/api/auth/login",
-            None,
-            Some(serde_json::json!({"email": "ada@example.com", "password": "correct horse"})),
-        )
-        .await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
-
-const FORM: &str = "application/x-www-form-urlencoded";
-
-fn encoded(form: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish()
-}
-
-/// Signs up through the form; returns the session cookie and the forgery token of its forms.
-pub async fn signed_up(app: &crate::support::TestApp, email: &str) -> (String, String) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = client
-        .post(app.url("/signup"))
-        .header(reqwest::header::CONTENT_TYPE, FORM)
-        .body(encoded(&[("email", email), ("password", "correct horse")]))
-        .send()
+    login_token(app, "ada@example.com", PASSWORD)
         .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
-    let cookie = response.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = client
-        .get(app.url("/monitors/new"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a forgery token in the form")
-        .to_owned();
-    (cookie, csrf)
-}
-
-async fn post_form(
-    app: &crate::support::TestApp,
-    path: &str,
-    cookie: &str,
-    origin: Option<&str>,
-    form: &[(&str, &str)],
-) -> reqwest::StatusCode {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut request = client
-        .post(app.url(path))
-        .header(reqwest::header::COOKIE, cookie)
-        .header(reqwest::header::CONTENT_TYPE, FORM)
-        .body(encoded(form));
-    if let Some(origin) = origin {
-        request = request.header(reqwest::header::ORIGIN, origin);
-    }
-    request.send().await.unwrap().status()
+        .expect("a login token")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_from_another_site_or_without_the_token_change_nothing() {
     let app = spawn_app().await;
-    let (cookie, csrf) = signed_up(&app, "ada@example.com").await;
+    let ada = PageSession::sign_up(&app, "ada@example.com").await;
+    let csrf = ada.csrf.clone();
     let monitor = [
         ("csrf", csrf.as_str()),
         ("name", "Site"),
@@ -231,13 +163,13 @@ async fn forms_from_another_site_or_without_the_token_change_nothing() {
     ];
     let evil = Some("https://evil.example");
     assert_eq!(
-        post_form(&app, "/monitors", &cookie, evil, &monitor).await,
+        ada.post_as(&app, "/monitors", evil, &monitor).await,
         reqwest::StatusCode::FORBIDDEN
     );
     let mut forged = monitor;
     forged[0].1 = "0000";
     assert_eq!(
-        post_form(&app, "/monitors", &cookie, None, &forged).await,
+        ada.post_as(&app, "/monitors", None, &forged).await,
         reqwest::StatusCode::FORBIDDEN
     );
     let token = token_of(&app).await;
@@ -249,7 +181,7 @@ async fn forms_from_another_site_or_without_the_token_change_nothing() {
     let own = app.url("");
     let own = own.trim_end_matches('/');
     assert_eq!(
-        post_form(&app, "/monitors", &cookie, Some(own), &monitor).await,
+        ada.post_as(&app, "/monitors", Some(own), &monitor).await,
         reqwest::StatusCode::SEE_OTHER
     );
     assert_eq!(
@@ -274,16 +206,10 @@ async fn another_users_monitor_pages_do_not_exist_and_the_cookie_never_opens_the
         .await["id"]
         .as_i64()
         .unwrap();
-    let (cookie, csrf) = signed_up(&app, "eve@example.com").await;
-    let client = reqwest::Client::new();
+    let eve = PageSession::sign_up(&app, "eve@example.com").await;
+    let csrf = eve.csrf.clone();
     for path in ["", "/edit", "/delete"] {
-        let status = client
-            .get(app.url(&format!("/monitors/{id}{path}")))
-            .header(reqwest::header::COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let (status, _) = eve.get(&app, &format!("/monitors/{id}{path}")).await;
         assert_eq!(
             status,
             reqwest::StatusCode::NOT_FOUND,
@@ -298,22 +224,17 @@ async fn another_users_monitor_pages_do_not_exist_and_the_cookie_never_opens_the
             vec![("csrf", csrf.as_str()), ("confirm_url", url)],
         ),
     ] {
-        let status = post_form(
-            &app,
-            &format!("/monitors/{id}/{path}"),
-            &cookie,
-            None,
-            &form,
-        )
-        .await;
+        let status = eve
+            .post_as(&app, &format!("/monitors/{id}/{path}"), None, &form)
+            .await;
         assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path}");
     }
     let (_, bobs) = app.get(&format!("/api/monitors/{id}"), &token).await;
     assert_eq!(bobs["status"], "pending", "{bobs}");
     // A page session is not an API credential.
-    let status = client
+    let status = reqwest::Client::new()
         .get(app.url("/api/monitors"))
-        .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::COOKIE, &eve.cookie)
         .send()
         .await
         .unwrap()
@@ -324,16 +245,10 @@ async fn another_users_monitor_pages_do_not_exist_and_the_cookie_never_opens_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_add_form_starts_from_the_settings_the_api_gives_a_new_monitor() {
     let app = spawn_app().await;
-    let (cookie, _) = signed_up(&app, "ada@example.com").await;
-    let form = reqwest::Client::new()
-        .get(app.url("/monitors/new"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .send()
+    let (_, form) = PageSession::sign_up(&app, "ada@example.com")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get(&app, "/monitors/new")
+        .await;
     let token = token_of(&app).await;
     let api = app
         .create_monitor(

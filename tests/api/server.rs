@@ -305,7 +305,12 @@ async fn answers_are_compressed_for_clients_that_ask_but_event_streams_never() {
         .unwrap();
     assert_eq!(gzipped.headers()["content-encoding"], "gzip");
     let gzipped = gzipped.bytes().await.unwrap();
-    assert!(gzipped.len() * 5 < plain.len(), "{} of {}", gzipped.len(), plain.len());
+    assert!(
+        gzipped.len() * 5 < plain.len(),
+        "{} of {}",
+        gzipped.len(),
+        plain.len()
+    );
 
     app.register("ada@example.com").await;
     let cookie = browser_session(&app, "ada@example.com", "correct horse battery").await;

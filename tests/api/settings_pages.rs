@@ -2,24 +2,16 @@
 //! password changed; every session signed out.
 
 use crate::support::browser::Browser;
-use crate::support::signin::{browser_session, still_signed_in};
+use crate::support::signin::{PageSession, browser_session, login_token, still_signed_in};
 use crate::support::{TestApp, spawn_app};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 const EMAIL: &str = "ada@example.com";
 
 /// A login token for the account, from the API.
 async fn login(app: &TestApp, password: &str) -> Option<String> {
-    let (status, body) = app
-        .request(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": EMAIL, "password": password})),
-        )
-        .await;
-    (status == StatusCode::OK).then(|| body["token"].as_str().unwrap().to_owned())
+    login_token(app, EMAIL, password).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,59 +145,12 @@ async fn a_user_makes_uses_and_revokes_a_token_changes_the_password_and_signs_ou
     browser.close().await;
 }
 
-/// The forgery token in the settings page's forms.
-async fn csrf_of(app: &TestApp, cookie: &str) -> String {
-    let page = reqwest::Client::new()
-        .get(app.url("/settings"))
-        .header(reqwest::header::COOKIE, cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a forgery token in the form")
-        .to_owned()
-}
-
-/// Posts a form as the browser with `cookie` would, from `origin` when given.
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    cookie: &str,
-    origin: Option<&str>,
-    form: &[(&str, &str)],
-) -> StatusCode {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut request = client
-        .post(app.url(path))
-        .header(reqwest::header::COOKIE, cookie)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(body);
-    if let Some(origin) = origin {
-        request = request.header(reqwest::header::ORIGIN, origin);
-    }
-    request.send().await.unwrap().status()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_forms_from_another_site_without_the_token_or_for_another_user_change_nothing() {
     let app = spawn_app().await;
     let ada = app.register(EMAIL).await;
-    let cookie = browser_session(&app, EMAIL, "correct horse battery").await;
-    let csrf = csrf_of(&app, &cookie).await;
+    let session = PageSession::sign_in(&app, EMAIL, "correct horse battery").await;
+    let (cookie, csrf) = (session.cookie.clone(), session.csrf.clone());
     let bob = app.register("bob@example.com").await;
     let (_, bobs) = app.post("/api/tokens", &bob, json!({"name": "CI"})).await;
     let bobs_id = bobs["id"].as_i64().unwrap();
@@ -229,7 +174,7 @@ async fn settings_forms_from_another_site_without_the_token_or_for_another_user_
             let mut form = fields.clone();
             form.push(("csrf", csrf));
             assert_eq!(
-                post_form(&app, path, &cookie, origin, &form).await,
+                session.post_as(&app, path, origin, &form).await,
                 StatusCode::FORBIDDEN,
                 "{path} with {csrf:?} from {origin:?}"
             );
@@ -238,18 +183,20 @@ async fn settings_forms_from_another_site_without_the_token_or_for_another_user_
     // Another user's token is not there to revoke.
     let revoke = format!("/settings/tokens/{bobs_id}/revoke");
     assert_eq!(
-        post_form(&app, &revoke, &cookie, None, &[("csrf", &csrf)]).await,
+        session
+            .post_as(&app, &revoke, None, &[("csrf", &csrf)])
+            .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        post_form(
-            &app,
-            "/settings/tokens/nope/revoke",
-            &cookie,
-            None,
-            &[("csrf", &csrf)]
-        )
-        .await,
+        session
+            .post_as(
+                &app,
+                "/settings/tokens/nope/revoke",
+                None,
+                &[("csrf", &csrf)]
+            )
+            .await,
         StatusCode::NOT_FOUND
     );
 
@@ -268,7 +215,7 @@ async fn settings_forms_from_another_site_without_the_token_or_for_another_user_
     let mut form = forms[1].1.clone();
     form.push(("csrf", &csrf));
     assert_eq!(
-        post_form(&app, "/settings/tokens", &cookie, own, &form).await,
+        session.post_as(&app, "/settings/tokens", own, &form).await,
         StatusCode::CREATED
     );
     assert_eq!(

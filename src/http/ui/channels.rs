@@ -5,7 +5,7 @@
 use super::account::CsrfOnly;
 use super::channel_form::{ChannelForm, masked_settings, settings_of};
 use super::channel_kinds::{KINDS, Kind, kind_of};
-use super::pages::{PageForm, page};
+use super::pages::{OnPage, PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::alert::channel::{ChannelKind, ChannelSpec};
 use crate::http::AppState;
@@ -23,21 +23,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The channel id in a page's path; anything else is a page that does not exist.
-pub struct ChannelPagePath(ChannelId);
-
-impl FromRequestParts<AppState> for ChannelPagePath {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let ChannelPath(id) = ChannelPath::from_request_parts(parts, state).await?;
-        Ok(ChannelPagePath(id))
-    }
-}
-
 /// The signed-in user and their channel named in the path; another user's is a page that does
 /// not exist.
 pub struct OwnedChannel {
@@ -53,7 +38,7 @@ impl FromRequestParts<AppState> for OwnedChannel {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let user = PageUser::from_request_parts(parts, state).await?;
-        let ChannelPagePath(id) = ChannelPagePath::from_request_parts(parts, state).await?;
+        let OnPage(ChannelPath(id)) = OnPage::from_request_parts(parts, state).await?;
         let channel = actions::owned(state, user.user.id, id).await?;
         Ok(OwnedChannel { user, channel })
     }
@@ -298,7 +283,7 @@ pub async fn edit_form(OwnedChannel { user, channel }: OwnedChannel) -> Response
 pub async fn update(
     State(state): State<AppState>,
     user: PageUser,
-    ChannelPagePath(id): ChannelPagePath,
+    OnPage(ChannelPath(id)): OnPage<ChannelPath>,
     PageForm(form): PageForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     user.check(csrf_of(&form))?;
@@ -328,7 +313,7 @@ pub async fn update(
 pub async fn test(
     State(state): State<AppState>,
     user: PageUser,
-    ChannelPagePath(id): ChannelPagePath,
+    OnPage(ChannelPath(id)): OnPage<ChannelPath>,
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;
@@ -386,7 +371,7 @@ pub async fn delete_form(OwnedChannel { user, channel }: OwnedChannel) -> Respon
 pub async fn delete(
     State(state): State<AppState>,
     user: PageUser,
-    ChannelPagePath(id): ChannelPagePath,
+    OnPage(ChannelPath(id)): OnPage<ChannelPath>,
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;

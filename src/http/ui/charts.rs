@@ -85,11 +85,20 @@ pub fn strip(recent: &[bool], slots: usize) -> String {
         Some(true) => 0,
         Some(false) => 1,
     };
-    let mut paths = [("run up", String::new()), ("run down", String::new()), ("run none", String::new())];
+    let mut paths = [
+        ("run up", String::new()),
+        ("run down", String::new()),
+        ("run none", String::new()),
+    ];
     let mut start = 0;
     for i in 1..=slots {
         if i == slots || class_at(i) != class_at(start) {
-            let _ = write!(paths[class_at(start)].1, "M{} 8h{}", start * 4, (i - start) * 4);
+            let _ = write!(
+                paths[class_at(start)].1,
+                "M{} 8h{}",
+                start * 4,
+                (i - start) * 4
+            );
             start = i;
         }
     }
@@ -246,10 +255,22 @@ mod tests {
     #[test]
     fn the_strip_pads_the_oldest_side_and_says_what_it_shows() {
         let svg = strip(&[true, false, true, true], 6);
-        assert!(svg.contains("<title>Last 4 checks: 3 up, 1 down</title>"), "{svg}");
-        assert!(svg.contains("<path class=\"run none\" d=\"M0 8h8\"/>"), "{svg}");
-        assert!(svg.contains("<path class=\"run up\" d=\"M8 8h4M16 8h8\"/>"), "{svg}");
-        assert!(svg.contains("<path class=\"run down\" d=\"M12 8h4\"/>"), "{svg}");
+        assert!(
+            svg.contains("<title>Last 4 checks: 3 up, 1 down</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<path class=\"run none\" d=\"M0 8h8\"/>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<path class=\"run up\" d=\"M8 8h4M16 8h8\"/>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<path class=\"run down\" d=\"M12 8h4\"/>"),
+            "{svg}"
+        );
     }
 
     #[test]
@@ -281,7 +302,9 @@ mod tests {
             "now",
         );
         assert!(
-            svg.contains("<title>Last 3 hours: average 63 ms, fastest 40 ms, slowest 90 ms</title>"),
+            svg.contains(
+                "<title>Last 3 hours: average 63 ms, fastest 40 ms, slowest 90 ms</title>"
+            ),
             "{svg}"
         );
         assert!(svg.contains(">100 ms</text>"), "{svg}");
@@ -303,7 +326,10 @@ mod tests {
     fn the_strip_keeps_the_newest_when_given_too_many() {
         let svg = strip(&[false, true, true], 2);
         assert!(!svg.contains("down\""), "{svg}");
-        assert!(svg.contains("<title>Last 2 checks: 2 up, 0 down</title>"), "{svg}");
+        assert!(
+            svg.contains("<title>Last 2 checks: 2 up, 0 down</title>"),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Adding, editing, pausing, resuming and deleting a monitor through the pages. Every
 //! change goes through the same actions as the API, so the same rules and checks apply.
 
-use super::pages::{PageForm, page};
+use super::pages::{OnPage, PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::fields::FieldError;
 use crate::http::AppState;
@@ -20,21 +20,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The monitor id in a page's path; anything else is a page that does not exist.
-pub struct PagePath(MonitorId);
-
-impl FromRequestParts<AppState> for PagePath {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let MonitorPath(id) = MonitorPath::from_request_parts(parts, state).await?;
-        Ok(PagePath(id))
-    }
-}
-
 /// The signed-in user and their monitor named in the path; another user's is a page that does
 /// not exist.
 pub struct Owned {
@@ -50,7 +35,7 @@ impl FromRequestParts<AppState> for Owned {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let user = PageUser::from_request_parts(parts, state).await?;
-        let PagePath(id) = PagePath::from_request_parts(parts, state).await?;
+        let OnPage(MonitorPath(id)) = OnPage::from_request_parts(parts, state).await?;
         let monitor = actions::owned(state, user.user.id, id).await?;
         Ok(Owned { user, monitor })
     }
@@ -514,7 +499,7 @@ pub async fn edit_form(
 pub async fn update(
     State(state): State<AppState>,
     user: PageUser,
-    PagePath(id): PagePath,
+    OnPage(MonitorPath(id)): OnPage<MonitorPath>,
     PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let form = Submitted::from(pairs);
@@ -561,7 +546,7 @@ pub struct ToggleForm {
 pub async fn pause(
     State(state): State<AppState>,
     user: PageUser,
-    PagePath(id): PagePath,
+    OnPage(MonitorPath(id)): OnPage<MonitorPath>,
     PageForm(form): PageForm<ToggleForm>,
 ) -> Result<Response, PageError> {
     set_paused(state, user, id, form, true).await
@@ -570,7 +555,7 @@ pub async fn pause(
 pub async fn resume(
     State(state): State<AppState>,
     user: PageUser,
-    PagePath(id): PagePath,
+    OnPage(MonitorPath(id)): OnPage<MonitorPath>,
     PageForm(form): PageForm<ToggleForm>,
 ) -> Result<Response, PageError> {
     set_paused(state, user, id, form, false).await
@@ -639,7 +624,7 @@ pub struct DeleteForm {
 pub async fn delete(
     State(state): State<AppState>,
     user: PageUser,
-    PagePath(id): PagePath,
+    OnPage(MonitorPath(id)): OnPage<MonitorPath>,
     PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, PageError> {
     user.check(&form.csrf)?;

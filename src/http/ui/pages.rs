@@ -4,7 +4,8 @@ use super::session::PageError;
 use crate::http::error::ApiError;
 use crate::http::extract::BODY_DEADLINE;
 use askama::Template;
-use axum::extract::{Form, FromRequest, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -72,6 +73,20 @@ struct Problem<'a> {
 pub fn problem(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Something went wrong");
     page(status, &Problem { title, message })
+}
+
+/// An extractor of the API used by a page: what it refuses, the page refuses as a page (a
+/// missing monitor is the 404 page, not JSON).
+pub struct OnPage<T>(pub T);
+
+impl<S: Send + Sync, T: FromRequestParts<S, Rejection = ApiError>> FromRequestParts<S>
+    for OnPage<T>
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(OnPage(T::from_request_parts(parts, state).await?))
+    }
 }
 
 /// A submitted form, read within the same deadline as an API body.

@@ -4,7 +4,7 @@
 //! not on any later page.
 
 use super::account::CsrfOnly;
-use super::pages::{PageForm, page};
+use super::pages::{OnPage, PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::api_token::{self, ApiTokenId};
 use crate::fields::FieldError;
@@ -16,8 +16,7 @@ use crate::monitor::format_duration;
 use crate::store::ApiToken;
 use crate::timestamp::Timestamp;
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -283,32 +282,6 @@ pub async fn create_token(
     }
 }
 
-/// The token id in a page's path; anything else is a page that does not exist.
-pub struct TokenPath(ApiTokenId);
-
-impl FromRequestParts<AppState> for TokenPath {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let ApiTokenPath(id) = ApiTokenPath::from_request_parts(parts, state).await?;
-        Ok(TokenPath(id))
-    }
-}
-
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    user: PageUser,
-    TokenPath(id): TokenPath,
-    PageForm(form): PageForm<CsrfOnly>,
-) -> Result<Response, PageError> {
-    user.check(&form.csrf)?;
-    credentials::revoke_token(&state, user.user.id, id).await?;
-    Ok(Redirect::to("/settings?done=revoked").into_response())
-}
-
 /// Ends every session of the account, this browser's included, and every login token.
 pub async fn sign_out_everywhere(
     State(state): State<AppState>,
@@ -323,4 +296,15 @@ pub async fn sign_out_everywhere(
         Redirect::to("/signin?done=everywhere"),
     )
         .into_response())
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    user: PageUser,
+    OnPage(ApiTokenPath(id)): OnPage<ApiTokenPath>,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    user.check(&form.csrf)?;
+    credentials::revoke_token(&state, user.user.id, id).await?;
+    Ok(Redirect::to("/settings?done=revoked").into_response())
 }

@@ -1,6 +1,7 @@
 //! Rows as SQLite returns them, and their conversion into domain values. A row that does not
 //! convert is reported as corrupt rather than guessed at.
 
+use super::history::Counts;
 use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome};
 use crate::store::{
@@ -8,7 +9,6 @@ use crate::store::{
 };
 use crate::timestamp::Timestamp;
 use crate::verdict::{Status, VerdictState};
-use super::history::Counts;
 
 pub fn parse_spec(json: &str) -> Result<MonitorSpec> {
     let value: serde_json::Value = serde_json::from_str(json)
@@ -223,7 +223,8 @@ impl SummaryRow {
     pub fn into_summary(self, count: usize) -> Result<MonitorSummary> {
         let mut hours = vec![BucketStats::default(); count];
         for packed in self.hours.as_deref().into_iter().flat_map(|h| h.split(',')) {
-            let (hour, stats) = packed_hour(packed).ok_or_else(|| corrupt("hourly roll-up", packed))?;
+            let (hour, stats) =
+                packed_hour(packed).ok_or_else(|| corrupt("hourly roll-up", packed))?;
             if let Some(slot) = hours.get_mut(hour) {
                 *slot = stats;
             }
@@ -253,7 +254,10 @@ mod tests {
         assert_eq!((b.checks, b.up, b.up_latency_sum_ms), (120, 119, 5950));
         assert_eq!((b.latency_min_ms, b.latency_max_ms), (Some(20), Some(90)));
         let (_, b) = packed_hour("0 5 0 0  ").unwrap();
-        assert_eq!((b.checks, b.up, b.latency_min_ms, b.latency_max_ms), (5, 0, None, None));
+        assert_eq!(
+            (b.checks, b.up, b.latency_min_ms, b.latency_max_ms),
+            (5, 0, None, None)
+        );
         assert!(packed_hour("1 2").is_none());
         assert!(packed_hour("x 1 1 1 1 1").is_none());
     }
