@@ -7,6 +7,8 @@
 
 /// The same for channels, where alerts go.
 pub mod channels;
+/// The same for the user's own credentials: password, sessions, API tokens.
+pub mod credentials;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};

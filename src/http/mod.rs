@@ -5,7 +5,6 @@
 mod actions;
 mod api;
 pub mod auth;
-mod credentials;
 mod error;
 mod extract;
 mod server;

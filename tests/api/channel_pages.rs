@@ -478,15 +478,7 @@ async fn every_channel_page_fits_a_phone_360_pixels_wide() {
     ] {
         browser.goto(&app.url(&path)).await;
         browser.find("main h1").await;
-        let widths = browser
-            .client
-            .execute(
-                "return [window.innerWidth, document.documentElement.scrollWidth]",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(widths, json!([360, 360]), "{path}");
+        assert_eq!(browser.widths().await, (360, 360), "{path}");
     }
     // The form with an error next to an input still fits.
     browser
@@ -497,11 +489,6 @@ async fn every_channel_page_fits_a_phone_360_pixels_wide() {
         .await;
     browser.click("main button[type=submit]").await;
     browser.find("#url-error").await;
-    let width = browser
-        .client
-        .execute("return document.documentElement.scrollWidth", vec![])
-        .await
-        .unwrap();
-    assert_eq!(width, json!(360));
+    assert_eq!(browser.widths().await, (360, 360));
     browser.close().await;
 }

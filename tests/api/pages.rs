@@ -276,3 +276,42 @@ async fn the_add_form_starts_from_the_settings_the_api_gives_a_new_monitor() {
         assert!(filled, "{field} should start as {shown}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_monitor_page_fits_a_phone_360_pixels_wide() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let browser = Browser::phone(360, 800).await;
+    browser.goto(&app.url("/signup")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("main button[type=submit]").await;
+    browser.wait_for_path(|p| p == "/").await;
+    let token = token_of(&app).await;
+    let long = target.url("/status/500?and=a-query-string-long-enough-to-need-wrapping-on-a-phone");
+    let id = app
+        .create_monitor(
+            &token,
+            serde_json::json!({"name": "A monitor with a name long enough to wrap on a phone",
+                               "url": long, "interval": "1s", "failure_threshold": 1}),
+        )
+        .await["id"]
+        .clone();
+    app.wait_for_status(&token, id.as_i64().unwrap(), "down")
+        .await;
+    for path in [
+        "/".to_owned(),
+        "/?status=down".to_owned(),
+        format!("/monitors/{id}"),
+        format!("/monitors/{id}?range=30d"),
+        format!("/monitors/{id}/edit"),
+        format!("/monitors/{id}/delete"),
+        "/monitors/new".to_owned(),
+        "/settings".to_owned(),
+    ] {
+        browser.goto(&app.url(&path)).await;
+        browser.find("main h1, main .monitor").await;
+        assert_eq!(browser.widths().await, (360, 360), "{path}");
+    }
+    browser.close().await;
+}

@@ -3,8 +3,8 @@
 //! was last used.
 
 use crate::http::AppState;
+use crate::http::actions::credentials;
 use crate::http::auth::AuthUser;
-use crate::http::credentials;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiTokenPath};
 use crate::store::ApiToken;

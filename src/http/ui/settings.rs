@@ -9,7 +9,7 @@ use super::session::{PageError, PageUser};
 use crate::api_token::{self, ApiTokenId};
 use crate::fields::FieldError;
 use crate::http::AppState;
-use crate::http::credentials;
+use crate::http::actions::credentials;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiTokenPath;
 use crate::monitor::format_duration;

@@ -5,6 +5,7 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,10 +47,12 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        // A process group of its own, so that dropping the browser ends Chromium too.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver (Debian package chromium-driver; scripts/test installs it)");
         let mut caps = serde_json::Map::new();
@@ -201,6 +204,22 @@ impl Browser {
         }
     }
 
+    /// The window's width and the page's: equal when nothing sticks out sideways.
+    pub async fn widths(&self) -> (u64, u64) {
+        let widths = self
+            .client
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth]",
+                vec![],
+            )
+            .await
+            .expect("the widths are read");
+        (
+            widths[0].as_u64().expect("a width"),
+            widths[1].as_u64().expect("a width"),
+        )
+    }
+
     /// Leaves a mark in the page's script state: loading a page again wipes it.
     pub async fn mark(&self) {
         self.client
@@ -227,15 +246,17 @@ impl Browser {
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     }
 
-    pub async fn close(mut self) {
+    /// Ends the session; dropping the browser then ends its processes.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
+/// A test that fails leaves no browser behind: the driver's whole process group ends.
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.driver.wait();
     }
 }

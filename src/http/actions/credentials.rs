@@ -6,11 +6,11 @@
 //! browser session and every login token issued until then. API tokens stay: they belong to
 //! scripts, are listed with when each was last used, and are revoked one by one.
 
-use super::AppState;
-use super::error::{ApiError, ApiResult};
 use crate::account::NewPassword;
 use crate::api_token::{self, ApiTokenId, Lifetime, NewApiToken};
 use crate::fields::FieldError;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::monitor::{Name, UserId};
 use crate::secret::Secret;
 use crate::store::{ApiToken, StoreError};
