@@ -3,8 +3,9 @@
 
 use crate::support::browser::Browser;
 use crate::support::signin::{PASSWORD, PageSession, login_token};
-use crate::support::spawn_app;
 use crate::support::target::Target;
+use crate::support::{spawn_app, spawn_app_with};
+use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_signs_up_watches_a_site_go_down_edits_and_deletes_it() {
@@ -314,4 +315,53 @@ async fn every_monitor_page_fits_a_phone_360_pixels_wide() {
         assert_eq!(browser.widths().await, (360, 360), "{path}");
     }
     browser.close().await;
+}
+
+/// The session cookie a sign-up sets, as the browser receives it.
+async fn session_cookie(
+    app: &crate::support::TestApp,
+    email: &str,
+    headers: &[(&str, &str)],
+) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client
+        .post(app.url("/signup"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(crate::support::signin::encoded(&[
+            ("email", email),
+            ("password", PASSWORD),
+        ]));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_secure_whenever_upbeat_is_reached_over_https() {
+    let app = spawn_app().await;
+    let plain = session_cookie(&app, "a@example.com", &[]).await;
+    assert!(
+        plain.contains("HttpOnly") && plain.contains("SameSite=Lax"),
+        "{plain}"
+    );
+    assert!(!plain.contains("Secure"), "{plain}");
+    for header in [
+        ("x-forwarded-proto", "https"),
+        ("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43"),
+    ] {
+        let cookie = session_cookie(&app, &format!("{}@example.com", header.0), &[header]).await;
+        assert!(cookie.contains("; Secure"), "{header:?}: {cookie}");
+    }
+    let behind = spawn_app_with(|c| c.public_url = Some("https://status.example.com".into())).await;
+    let cookie = session_cookie(&behind, "b@example.com", &[]).await;
+    assert!(cookie.contains("; Secure"), "{cookie}");
 }

@@ -8,7 +8,7 @@ use crate::http::actions;
 use crate::http::error::ApiError;
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -94,10 +94,11 @@ pub async fn sign_up_page() -> Response {
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     PageForm(form): PageForm<Credentials>,
 ) -> Result<Response, PageError> {
     match actions::sign_in(&state, peer.ip(), &form.email, form.password).await {
-        Ok(user) => Ok(signed_in(&state, user.id).await?),
+        Ok(user) => Ok(signed_in(&state, user.id, &headers).await?),
         Err(e) => Ok(AccountPage::new(false, &form.email).with_error(&e)),
     }
 }
@@ -105,16 +106,24 @@ pub async fn sign_in(
 pub async fn sign_up(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     PageForm(form): PageForm<Credentials>,
 ) -> Result<Response, PageError> {
     match actions::sign_up(&state, peer.ip(), &form.email, form.password).await {
-        Ok(user) => Ok(signed_in(&state, user.id).await?),
+        Ok(user) => Ok(signed_in(&state, user.id, &headers).await?),
         Err(e) => Ok(AccountPage::new(true, &form.email).with_error(&e)),
     }
 }
 
-async fn signed_in(state: &AppState, user: crate::monitor::UserId) -> Result<Response, ApiError> {
-    let cookie = state.sessions.start(state.store.as_ref(), user).await?;
+async fn signed_in(
+    state: &AppState,
+    user: crate::monitor::UserId,
+    request: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let cookie = state
+        .sessions
+        .start(state.store.as_ref(), user, request)
+        .await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
 }
 

@@ -45,30 +45,37 @@ impl Sessions {
         }
     }
 
-    /// Starts a session for `user`; the answer must carry the returned `Set-Cookie`.
-    pub async fn start(&self, store: &dyn Store, user: UserId) -> Result<HeaderValue, ApiError> {
+    /// Starts a session for `user`, asked for with `request` headers; the answer must carry
+    /// the returned `Set-Cookie`.
+    pub async fn start(
+        &self,
+        store: &dyn Store,
+        user: UserId,
+        request: &HeaderMap,
+    ) -> Result<HeaderValue, ApiError> {
         let token = crate::secret::random_hex()?;
         let now = Timestamp::now();
         store
             .create_session(user, &hash(&token), now, now.saturating_add(self.ttl))
             .await?;
-        self.cookie(&token, self.ttl.as_secs())
+        let secure = self.secure || reached_over_https(request);
+        self.cookie(&token, self.ttl.as_secs(), secure)
     }
 
     /// Ends the signed-in user's session; the answer must carry the returned `Set-Cookie`,
     /// which clears it.
     pub async fn end(&self, store: &dyn Store, user: &PageUser) -> Result<HeaderValue, ApiError> {
         store.end_session(&hash(&user.token)).await?;
-        self.cookie("", 0)
+        self.cleared()
     }
 
     /// A `Set-Cookie` that clears the session cookie, for a session already ended.
     pub fn cleared(&self) -> Result<HeaderValue, ApiError> {
-        self.cookie("", 0)
+        self.cookie("", 0, self.secure)
     }
 
-    fn cookie(&self, token: &str, max_age: u64) -> Result<HeaderValue, ApiError> {
-        let secure = if self.secure { "; Secure" } else { "" };
+    fn cookie(&self, token: &str, max_age: u64, secure: bool) -> Result<HeaderValue, ApiError> {
+        let secure = if secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
             "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
         ))
@@ -81,6 +88,30 @@ impl Sessions {
         m.update(session.as_bytes());
         m
     }
+}
+
+/// Whether the browser reached upbeat over https through a proxy that says so
+/// (`X-Forwarded-Proto` or `Forwarded`). Believing it costs nothing: at worst a cookie is kept
+/// from plain http, which the proxy in front does not speak.
+fn reached_over_https(request: &HeaderMap) -> bool {
+    let says = |name: &str, https: fn(&str) -> bool| {
+        request
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(https)
+    };
+    says("x-forwarded-proto", |v| {
+        v.split(',')
+            .next()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }) || says("forwarded", |v| {
+        v.split([';', ',']).any(|pair| {
+            pair.trim().split_once('=').is_some_and(|(k, p)| {
+                k.eq_ignore_ascii_case("proto") && p.trim_matches('"').eq_ignore_ascii_case("https")
+            })
+        })
+    })
 }
 
 fn hash(token: &str) -> Vec<u8> {

@@ -17,7 +17,7 @@ use crate::store::ApiToken;
 use crate::timestamp::Timestamp;
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -193,6 +193,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     user: PageUser,
     PageForm(form): PageForm<PasswordForm>,
 ) -> Result<Response, PageError> {
@@ -216,7 +217,7 @@ pub async fn change_password(
         Ok(_) => {
             let cookie = state
                 .sessions
-                .start(state.store.as_ref(), user.user.id)
+                .start(state.store.as_ref(), user.user.id, &headers)
                 .await?;
             Ok((
                 [(header::SET_COOKIE, cookie)],
