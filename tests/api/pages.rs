@@ -365,3 +365,44 @@ async fn the_session_cookie_is_secure_whenever_upbeat_is_reached_over_https() {
     let cookie = session_cookie(&behind, "b@example.com", &[]).await;
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_log_pages_back_from_a_given_instant() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let ada = PageSession::sign_up(&app, "ada@example.com").await;
+    let token = token_of(&app).await;
+    let id = app
+        .create_monitor(
+            &token,
+            serde_json::json!({"url": target.url("/ok"), "interval": "1s"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let checks = app.wait_for_checks(&token, id, 3).await;
+    // As the page shows an instant: to the second, in UTC.
+    let shown = |check: &serde_json::Value| {
+        let at = check["at"].as_str().unwrap();
+        format!("{} {} UTC", &at[..10], &at[11..19])
+    };
+    let (newest, older) = (shown(&checks[0]), shown(&checks[1]));
+
+    let (status, first) = ada.get(&app, &format!("/monitors/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        first.contains(&newest) && !first.contains("Newest checks"),
+        "{first}"
+    );
+    let before = checks[0]["at"].as_str().unwrap().replace(':', "%3A");
+    let (status, page) = ada
+        .get(&app, &format!("/monitors/{id}?before={before}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&older), "{page}");
+    assert!(
+        !page.contains(&newest),
+        "a check not before {newest} is listed: {page}"
+    );
+    assert!(page.contains("Newest checks"), "{page}");
+}
