@@ -157,6 +157,7 @@ mod tests {
             status_code: Some(200),
             latency_ms: 5,
             error: None,
+            phases: Default::default(),
         }
     }
 
@@ -166,6 +167,7 @@ mod tests {
             status_code: Some(503),
             latency_ms: 5,
             error: Some(CheckError::new(ErrorKind::Status, format!("503 at {at}"))),
+            phases: Default::default(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! a reused one would hide a target that no longer accepts connections.
 
 use super::dns::Resolver;
-use super::{CheckError, ErrorKind, Failure};
+use super::{CheckError, ErrorKind, Failure, Phases};
 use crate::monitor::MonitorSpec;
 use base64::Engine;
 use bytes::Bytes;
@@ -17,9 +17,9 @@ use rustls::pki_types::ServerName;
 use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -52,17 +52,62 @@ impl Step {
     }
 }
 
-/// Where a check in progress is, readable after its future was dropped by a timeout.
+/// Where a check in progress is and how long each step took, readable after its future was
+/// dropped by a timeout.
 #[derive(Default)]
 pub(super) struct Progress {
     step: AtomicU8,
     /// The status code of the last response received, if any.
     status: std::sync::atomic::AtomicU16,
+    clock: Mutex<StepClock>,
+}
+
+/// The time spent in each step so far, and the step under way with when it began.
+#[derive(Default)]
+struct StepClock {
+    spent: [Option<Duration>; 5],
+    current: Option<(Step, Instant)>,
+}
+
+impl StepClock {
+    /// Counts the step under way until `now`; it is no longer under way.
+    fn stop(&mut self, now: Instant) {
+        if let Some((step, since)) = self.current.take() {
+            let spent = &mut self.spent[step as usize];
+            *spent = Some(spent.unwrap_or_default() + now.saturating_duration_since(since));
+        }
+    }
 }
 
 impl Progress {
     fn enter(&self, step: Step) {
         self.step.store(step as u8, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
+        clock.stop(now);
+        clock.current = Some((step, now));
+    }
+
+    /// Ends the step under way: the exchange it belongs to is over.
+    fn leave(&self) {
+        let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
+        clock.stop(Instant::now());
+    }
+
+    /// The time each step took, the one under way counted until now.
+    pub(super) fn phases(&self) -> Phases {
+        let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
+        clock.stop(Instant::now());
+        let ms = |step: Step| {
+            clock.spent[step as usize].map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX))
+        };
+        Phases {
+            dns_ms: ms(Step::Resolve),
+            connect_ms: ms(Step::Connect),
+            tls_ms: ms(Step::Tls),
+            ttfb_ms: ms(Step::Wait),
+            transfer_ms: ms(Step::Body),
+        }
     }
 
     pub(super) fn step_description(&self) -> &'static str {
@@ -269,12 +314,14 @@ async fn exchange(
     progress: &Progress,
 ) -> Result<Answer, Failure> {
     let port = url.port_or_known_default().unwrap_or(80);
-    progress.enter(Step::Resolve);
     let (addrs, server_name) = match url.host() {
-        Some(Host::Domain(name)) => (
-            resolver.resolve(name).await?,
-            ServerName::try_from(name.to_owned()).ok(),
-        ),
+        Some(Host::Domain(name)) => {
+            progress.enter(Step::Resolve);
+            (
+                resolver.resolve(name).await?,
+                ServerName::try_from(name.to_owned()).ok(),
+            )
+        }
         Some(Host::Ipv4(ip)) => (vec![IpAddr::V4(ip)], Some(ServerName::from(IpAddr::V4(ip)))),
         Some(Host::Ipv6(ip)) => (vec![IpAddr::V6(ip)], Some(ServerName::from(IpAddr::V6(ip)))),
         None => return Err(CheckError::new(ErrorKind::Dns, "the URL has no host").into()),
@@ -355,6 +402,7 @@ where
                 Some(Err(e)) => return Err(CheckError::new(ErrorKind::Body, chain(&e))),
             }
         }
+        progress.leave();
         Ok(Answer { status, location })
     };
     let mut exchange = pin!(exchange);

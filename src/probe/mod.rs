@@ -7,7 +7,7 @@ mod http;
 mod outcome;
 
 pub use dns::DnsSettings;
-pub use outcome::{CheckError, ErrorKind, Outcome};
+pub use outcome::{CheckError, ErrorKind, Outcome, Phases};
 
 use crate::monitor::{MonitorSpec, format_duration};
 use crate::timestamp::Timestamp;
@@ -68,6 +68,7 @@ impl Prober {
             status_code,
             latency_ms,
             error,
+            phases: progress.phases(),
         })
     }
 }

@@ -16,6 +16,25 @@ pub struct Outcome {
     pub latency_ms: u32,
     /// Why the check failed; `None` for a passing check.
     pub error: Option<CheckError>,
+    /// How long each step took.
+    pub phases: Phases,
+}
+
+/// How long each step of a check took, in milliseconds; `None` for a step that did not happen
+/// (no lookup for an address, no handshake over plain HTTP, nothing after a failed step). Over
+/// redirects each step's times add up; a step cut short by a timeout counts until then.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Resolving the host name.
+    pub dns_ms: Option<u32>,
+    /// Opening the TCP connection.
+    pub connect_ms: Option<u32>,
+    /// The TLS handshake.
+    pub tls_ms: Option<u32>,
+    /// From sending the request to the response's head: time to first byte.
+    pub ttfb_ms: Option<u32>,
+    /// Reading the response body.
+    pub transfer_ms: Option<u32>,
 }
 
 impl Outcome {

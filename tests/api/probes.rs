@@ -264,3 +264,60 @@ async fn credentials_in_the_url_are_sent_as_basic_auth() {
         "Basic YWRhOnM6Y3JldA=="
     );
 }
+
+/// The phases of a check, as numbers or `None` where the step did not happen.
+fn phases(check: &Value) -> [Option<u64>; 5] {
+    ["dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "transfer_ms"].map(|p| {
+        match &check["phases"][p] {
+            Value::Null => None,
+            v => Some(v.as_u64().unwrap_or_else(|| panic!("{p} in {check}"))),
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_step_of_a_check_is_timed_and_a_step_that_did_not_happen_is_null() {
+    let target = Target::start().await;
+    let dns = dns::start(&[("site.upbeat.test", Ipv4Addr::LOCALHOST)]).await;
+    let app = spawn_app_with(|c| c.dns_servers = vec![dns]).await;
+    let token = app.register("ada@example.com").await;
+    let check_of = |url: String| {
+        let (app, token) = (&app, &token);
+        async move {
+            let m = app
+                .create_monitor(token, json!({"url": url, "interval": "1h"}))
+                .await;
+            let id = m["id"].as_i64().unwrap();
+            let check = app.wait_for_checks(token, id, 1).await.remove(0);
+            // The monitor's last check carries the same phases as the check log.
+            let last = app.monitor(token, id).await["last_check"].clone();
+            assert_eq!(last["phases"], check["phases"], "{last} {check}");
+            check
+        }
+    };
+
+    // An address: no lookup, no handshake; the wait for the answer holds the target's delay.
+    let check = check_of(target.url("/delay/300")).await;
+    let [dns_ms, connect, tls_ms, ttfb, transfer] = phases(&check);
+    assert_eq!((dns_ms, tls_ms), (None, None), "{check}");
+    assert!(connect.unwrap() < 300, "{check}");
+    assert!(ttfb.unwrap() >= 300, "{check}");
+    assert!(transfer.is_some(), "{check}");
+    let total = check["latency_ms"].as_u64().unwrap();
+    assert!(
+        connect.unwrap() + ttfb.unwrap() + transfer.unwrap() <= total + 1,
+        "{check}"
+    );
+
+    // A name is looked up first.
+    let url = format!("http://site.upbeat.test:{}/ok", target.addr.port());
+    let [dns_ms, ..] = phases(&check_of(url).await);
+    assert!(dns_ms.is_some());
+
+    // A failed handshake is timed, and nothing after it happened.
+    let addr = tls::self_signed_server().await;
+    let check = check_of(format!("https://{addr}/")).await;
+    let [_, connect, tls_ms, ttfb, transfer] = phases(&check);
+    assert!(connect.is_some() && tls_ms.is_some(), "{check}");
+    assert_eq!((ttfb, transfer), (None, None), "{check}");
+}

@@ -1,7 +1,7 @@
 //! The JSON shapes of the API's resources. Field names here are a contract other tools rely on:
 //! add fields freely, never rename them.
 
-use crate::probe::{CheckError, Outcome};
+use crate::probe::{CheckError, Outcome, Phases};
 use crate::store::Monitor;
 use crate::store::{Channel, Delivery, Event, Incident};
 use crate::timestamp::Timestamp;
@@ -37,6 +37,7 @@ pub struct CheckView {
     pub status_code: Option<u16>,
     pub latency_ms: u32,
     pub error: Option<CheckError>,
+    pub phases: Phases,
 }
 
 impl From<Outcome> for CheckView {
@@ -47,6 +48,7 @@ impl From<Outcome> for CheckView {
             status_code: o.status_code,
             latency_ms: o.latency_ms,
             error: o.error,
+            phases: o.phases,
         }
     }
 }

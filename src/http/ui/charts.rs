@@ -5,6 +5,7 @@
 //! Bars are strokes of one path per colour, which keeps a row of the dashboard to a few hundred
 //! bytes even with a thousand monitors on the page.
 
+use crate::probe::Outcome;
 use crate::store::BucketStats;
 use std::fmt::Write;
 
@@ -239,6 +240,78 @@ pub fn latency(buckets: &[BucketStats], label: &str, from: &str, to: &str) -> St
     svg
 }
 
+/// The steps of a check, as the phase chart names and colours them.
+pub const PHASES: [(&str, &str); 5] = [
+    ("p-dns", "DNS lookup"),
+    ("p-connect", "Connect"),
+    ("p-tls", "TLS handshake"),
+    ("p-ttfb", "Time to first byte"),
+    ("p-transfer", "Transfer"),
+];
+
+/// Where the time of each check went, oldest on the left: a bar per check, stacked from its
+/// first step at the bottom to its last at the top.
+pub fn phases(checks: &[Outcome]) -> String {
+    const W: u32 = 640;
+    const H: u32 = 150;
+    const LEFT: u32 = 52;
+    const TOP: u32 = 8;
+    const PLOT: u32 = 130;
+    let steps = |o: &Outcome| {
+        let p = o.phases;
+        [p.dns_ms, p.connect_ms, p.tls_ms, p.ttfb_ms, p.transfer_ms].map(|ms| ms.unwrap_or(0))
+    };
+    let top = round_up(
+        checks
+            .iter()
+            .map(|o| steps(o).iter().sum::<u32>())
+            .max()
+            .unwrap_or(0)
+            .max(10),
+    );
+    let scale = f64::from(PLOT) / f64::from(top);
+    let slot = f64::from(W - LEFT - 4) / checks.len().max(1) as f64;
+    let bar = (slot * 0.7).max(1.0);
+    let mut paths = PHASES.map(|(class, _)| (class, String::new()));
+    for (i, check) in checks.iter().rev().enumerate() {
+        let x = f64::from(LEFT) + slot * i as f64 + (slot - bar) / 2.0;
+        let mut base = f64::from(TOP + PLOT);
+        for (step, ms) in steps(check).into_iter().enumerate() {
+            let tall = f64::from(ms.min(top)) * scale;
+            if tall > 0.0 {
+                let _ = write!(
+                    paths[step].1,
+                    "M{x:.1} {:.1}h{bar:.1}v{tall:.1}h-{bar:.1}z",
+                    base - tall
+                );
+                base -= tall;
+            }
+        }
+    }
+    let label = format!(
+        "Where the time of the last {} checks went, step by step",
+        checks.len()
+    );
+    let mut svg = format!(
+        "<svg class=\"latency\" viewBox=\"0 0 {W} {H}\" role=\"img\"><title>{label}</title>"
+    );
+    for (ms, at) in [(top, TOP), (0, TOP + PLOT)] {
+        let _ = write!(
+            svg,
+            "<path class=\"grid\" d=\"M{LEFT} {at}H{}\"/>\
+             <text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{ms} ms</text>",
+            W - 4,
+            LEFT - 6,
+            at + 4
+        );
+    }
+    for (class, d) in paths.iter().filter(|(_, d)| !d.is_empty()) {
+        let _ = write!(svg, "<path class=\"{class}\" d=\"{d}\"/>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +344,32 @@ mod tests {
             svg.contains("<path class=\"run down\" d=\"M12 8h4\"/>"),
             "{svg}"
         );
+    }
+
+    #[test]
+    fn phases_stack_from_the_first_step_up() {
+        let mut check = Outcome {
+            at: crate::timestamp::Timestamp::from_millis(0),
+            status_code: Some(200),
+            latency_ms: 100,
+            error: None,
+            phases: crate::probe::Phases {
+                dns_ms: None,
+                connect_ms: Some(10),
+                tls_ms: None,
+                ttfb_ms: Some(80),
+                transfer_ms: Some(10),
+            },
+        };
+        let svg = phases(&[check.clone()]);
+        // 100 ms is the top: 130 pixels, so 13 for 10 ms, stacked upwards from y = 138.
+        assert!(svg.contains("<path class=\"p-connect\" d=\"M"), "{svg}");
+        assert!(svg.contains(" 125.0h"), "{svg}");
+        assert!(svg.contains(" 21.0h"), "{svg}");
+        assert!(!svg.contains("p-dns") && !svg.contains("p-tls"), "{svg}");
+        assert!(svg.contains(">100 ms</text>"), "{svg}");
+        check.phases = Default::default();
+        assert!(!phases(&[check]).contains("p-"), "nothing to stack");
     }
 
     #[test]

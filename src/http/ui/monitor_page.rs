@@ -88,6 +88,9 @@ struct Live {
     ranges: Vec<(&'static str, bool)>,
     range: &'static str,
     chart: String,
+    /// Where the time of the checks on this page went.
+    phases: String,
+    legend: &'static [(&'static str, &'static str)],
     checks: Vec<CheckRow>,
     newer: bool,
     older: Option<String>,
@@ -191,6 +194,8 @@ impl View {
                 &axis_time(from),
                 "now",
             ),
+            phases: charts::phases(&checks),
+            legend: &charts::PHASES,
             checks: checks
                 .into_iter()
                 .map(|c| CheckRow {

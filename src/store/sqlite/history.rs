@@ -10,7 +10,8 @@ use crate::timestamp::{Timestamp, duration_millis};
 use sqlx::SqlitePool;
 use std::time::Duration;
 
-const LATEST_CHECKS: &str = "SELECT at, status_code, latency_ms, error_kind, error_message FROM checks \
+const LATEST_CHECKS: &str = "SELECT at, status_code, latency_ms, error_kind, error_message, \
+     dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms FROM checks \
      WHERE monitor_id = ? AND at < ? ORDER BY at DESC LIMIT ?";
 const RAW_BUCKETS: &str = "SELECT (at - ?1) / ?2 AS b, COUNT(*) AS checks, SUM(ok) AS up, \
      SUM(CASE WHEN ok THEN latency_ms ELSE 0 END) AS latency_sum, \

@@ -37,7 +37,9 @@ macro_rules! select_monitor {
         concat!(
             "SELECT m.id, m.user_id, m.spec, m.paused, m.created_at, m.updated_at, \
                     s.status, s.status_since, s.last_at, s.last_status_code, s.last_latency_ms, \
-                    s.last_error_kind, s.last_error_message \
+                    s.last_error_kind, s.last_error_message, s.last_dns_ms AS dns_ms, \
+                    s.last_connect_ms AS connect_ms, s.last_tls_ms AS tls_ms, \
+                    s.last_ttfb_ms AS ttfb_ms, s.last_transfer_ms AS transfer_ms \
              FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id ",
             $($tail)?
         )

@@ -52,7 +52,8 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
         "UPDATE monitor_state SET status = ?, status_since = ?, streak = ?, streak_since = ?, \
              streak_cause_kind = ?, streak_cause_message = ?, last_at = ?, last_status_code = ?, \
              last_latency_ms = ?, last_error_kind = ?, last_error_message = ?, \
-             recent = substr(recent || ?, ?) \
+             last_dns_ms = ?, last_connect_ms = ?, last_tls_ms = ?, last_ttfb_ms = ?, \
+             last_transfer_ms = ?, recent = substr(recent || ?, ?) \
          WHERE monitor_id = ?",
     )
     .bind(v.status.as_str())
@@ -66,6 +67,11 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
     .bind(i64::from(o.latency_ms))
     .bind(kind(o.error.as_ref()))
     .bind(message(o.error.as_ref()))
+    .bind(o.phases.dns_ms)
+    .bind(o.phases.connect_ms)
+    .bind(o.phases.tls_ms)
+    .bind(o.phases.ttfb_ms)
+    .bind(o.phases.transfer_ms)
     .bind(if o.ok() { "1" } else { "0" })
     // A negative start counts from the end: the last RECENT_CHECKS characters.
     .bind(-(RECENT_CHECKS as i64))
@@ -132,7 +138,8 @@ async fn record_transition(
 async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
     for chunk in records.chunks(ROWS_PER_INSERT) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms, error_kind, error_message) ",
+            "INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms, error_kind, error_message, \
+             dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms) ",
         );
         q.push_values(chunk, |mut row, r| {
             let o = &r.outcome;
@@ -142,7 +149,12 @@ async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) ->
                 .push_bind(o.status_code.map(i64::from))
                 .push_bind(i64::from(o.latency_ms))
                 .push_bind(kind(o.error.as_ref()))
-                .push_bind(o.error.as_ref().map(|e| e.message.clone()));
+                .push_bind(o.error.as_ref().map(|e| e.message.clone()))
+                .push_bind(o.phases.dns_ms)
+                .push_bind(o.phases.connect_ms)
+                .push_bind(o.phases.tls_ms)
+                .push_bind(o.phases.ttfb_ms)
+                .push_bind(o.phases.transfer_ms);
         });
         q.build().execute(&mut *conn).await?;
     }

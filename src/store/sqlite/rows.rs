@@ -3,7 +3,7 @@
 
 use super::history::Counts;
 use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
-use crate::probe::{CheckError, ErrorKind, Outcome};
+use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
 use crate::store::{
     BucketStats, Event, Incident, Monitor, MonitorSummary, Result, StoreError, StoredVerdict,
 };
@@ -68,6 +68,31 @@ pub struct MonitorRow {
     last_latency_ms: Option<i64>,
     last_error_kind: Option<String>,
     last_error_message: Option<String>,
+    #[sqlx(flatten)]
+    last_phases: PhaseColumns,
+}
+
+/// A check's phases as stored, a column each.
+#[derive(sqlx::FromRow)]
+pub struct PhaseColumns {
+    dns_ms: Option<i64>,
+    connect_ms: Option<i64>,
+    tls_ms: Option<i64>,
+    ttfb_ms: Option<i64>,
+    transfer_ms: Option<i64>,
+}
+
+impl From<PhaseColumns> for Phases {
+    fn from(p: PhaseColumns) -> Self {
+        let ms = |v: Option<i64>| v.map(latency);
+        Phases {
+            dns_ms: ms(p.dns_ms),
+            connect_ms: ms(p.connect_ms),
+            tls_ms: ms(p.tls_ms),
+            ttfb_ms: ms(p.ttfb_ms),
+            transfer_ms: ms(p.transfer_ms),
+        }
+    }
 }
 
 impl MonitorRow {
@@ -79,6 +104,7 @@ impl MonitorRow {
                 status_code: code(self.last_status_code),
                 latency_ms: latency(self.last_latency_ms.unwrap_or(0)),
                 error: error(self.last_error_kind, self.last_error_message)?,
+                phases: self.last_phases.into(),
             }),
         };
         Ok(Monitor {
@@ -131,6 +157,8 @@ pub struct CheckRow {
     latency_ms: i64,
     error_kind: Option<String>,
     error_message: Option<String>,
+    #[sqlx(flatten)]
+    phases: PhaseColumns,
 }
 
 impl CheckRow {
@@ -140,6 +168,7 @@ impl CheckRow {
             status_code: code(self.status_code),
             latency_ms: latency(self.latency_ms),
             error: error(self.error_kind, self.error_message)?,
+            phases: self.phases.into(),
         })
     }
 }
