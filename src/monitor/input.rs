@@ -2,8 +2,8 @@
 //! that the API shows and the store keeps, and partial updates as JSON merge patches.
 
 use super::{
-    ChannelId, Headers, HttpSettings, HttpUrl, Interval, Method, MonitorSpec, Name, RemindEvery,
-    StatusRanges, Threshold, Timeout,
+    Assertions, ChannelId, Headers, HttpSettings, HttpUrl, Interval, Method, MonitorSpec, Name,
+    RemindEvery, StatusRanges, Threshold, Timeout,
 };
 use crate::fields::{FieldError, Fields};
 use serde_json::{Map, Value};
@@ -24,7 +24,7 @@ const DEFAULT_FAILURE_THRESHOLD: u32 = 2;
 const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
 
 /// What a client may set.
-const SETTINGS: [&str; 17] = [
+const SETTINGS: [&str; 19] = [
     "name",
     "kind",
     "url",
@@ -37,6 +37,8 @@ const SETTINGS: [&str; 17] = [
     "follow_redirects",
     "max_redirects",
     "accepted_status",
+    "assertions",
+    "inverted",
     "failure_threshold",
     "success_threshold",
     "remind_every",
@@ -95,6 +97,8 @@ impl MonitorSpec {
             "accepted_status".into(),
             h.accepted_status.to_strings().into(),
         );
+        m.insert("assertions".into(), h.assertions.to_json());
+        m.insert("inverted".into(), self.inverted.into());
         m.insert(
             "failure_threshold".into(),
             self.failure_threshold.get().into(),
@@ -224,6 +228,7 @@ impl MonitorInput {
                 failure_threshold: threshold("failure_threshold", DEFAULT_FAILURE_THRESHOLD)?,
                 success_threshold: threshold("success_threshold", DEFAULT_SUCCESS_THRESHOLD)?,
                 remind_every,
+                inverted: f.bool("inverted")?.unwrap_or(false),
                 http: HttpSettings {
                     method: match f.str("method")? {
                         Some(m) => Method::parse("method", m)?,
@@ -234,6 +239,10 @@ impl MonitorInput {
                     follow_redirects: f.bool("follow_redirects")?.unwrap_or(true),
                     max_redirects,
                     accepted_status,
+                    assertions: match f.array("assertions")? {
+                        None => Assertions::default(),
+                        Some(items) => Assertions::parse("assertions", items)?,
+                    },
                 },
             },
             paused: f.bool("paused")?,

@@ -2,10 +2,12 @@
 //! status. Everything here is valid by construction: settings arrive as JSON and are parsed
 //! once, at the edge ([`MonitorInput`]), into types that can only hold valid values.
 
+mod assertions;
 mod duration;
 mod input;
 mod values;
 
+pub use assertions::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
 pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
@@ -57,6 +59,8 @@ pub struct MonitorSpec {
     pub success_threshold: Threshold,
     /// While down, remind the owner this often (never more often than the monitor is checked).
     pub remind_every: Option<RemindEvery>,
+    /// Up when the check fails and down when it passes: for what must not be reachable.
+    pub inverted: bool,
     pub http: HttpSettings,
 }
 
@@ -69,6 +73,8 @@ pub struct HttpSettings {
     pub follow_redirects: bool,
     pub max_redirects: u8,
     pub accepted_status: StatusRanges,
+    /// What the response must also meet.
+    pub assertions: Assertions,
 }
 
 impl MonitorSpec {

@@ -122,7 +122,16 @@ impl Progress {
 /// A response as far as a check needs it.
 struct Answer {
     status: StatusCode,
-    location: Option<HeaderValue>,
+    headers: HeaderMap,
+    /// The body, when the monitor's conditions need it.
+    body: Bytes,
+}
+
+/// The final response of a check, for the monitor's conditions.
+pub(super) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
 }
 
 /// What the request of the current hop carries.
@@ -135,14 +144,15 @@ struct Hop {
     same_origin: bool,
 }
 
-/// Runs the check to its end (the caller bounds it with the timeout). Returns the final status
-/// code, or the failure with the status code when a response arrived.
+/// Runs the check to its end (the caller bounds it with the timeout). Returns the final
+/// response, or the failure with the status code when a response arrived.
 pub(super) async fn check(
     spec: &MonitorSpec,
     resolver: &Resolver,
     tls: &TlsConnector,
     progress: &Progress,
-) -> Result<u16, Failure> {
+) -> Result<Response, Failure> {
+    let keep_body = spec.http.assertions.need_body();
     let origin = origin(spec.url.url());
     let mut hop = Hop {
         url: spec.url.url().clone(),
@@ -154,7 +164,16 @@ pub(super) async fn check(
     let mut followed = 0u8;
     loop {
         let request = build_request(spec, &hop)?;
-        let answer = exchange(&hop.url, request, resolver, tls, spec.timeout(), progress).await?;
+        let answer = exchange(
+            &hop.url,
+            request,
+            resolver,
+            tls,
+            spec.timeout(),
+            keep_body,
+            progress,
+        )
+        .await?;
         let status = answer.status.as_u16();
         progress.status.store(status, Ordering::Relaxed);
         if answer.status.is_redirection() && limit > 0 && status != 304 {
@@ -170,7 +189,11 @@ pub(super) async fn check(
             continue;
         }
         return if spec.http.accepted_status.accepts(status) {
-            Ok(status)
+            Ok(Response {
+                status,
+                headers: answer.headers,
+                body: answer.body,
+            })
         } else {
             Err(Failure::Target(CheckError::new(
                 ErrorKind::Status,
@@ -203,7 +226,7 @@ fn next_hop(
     first_origin: &(String, Option<String>, Option<u16>),
 ) -> Result<Hop, CheckError> {
     let status = answer.status.as_u16();
-    let location = answer.location.ok_or_else(|| {
+    let location = answer.headers.get(header::LOCATION).ok_or_else(|| {
         CheckError::new(
             ErrorKind::Redirect,
             format!("HTTP {status} without a Location header"),
@@ -311,6 +334,7 @@ async fn exchange(
     resolver: &Resolver,
     tls: &TlsConnector,
     timeout: Duration,
+    keep_body: bool,
     progress: &Progress,
 ) -> Result<Answer, Failure> {
     let port = url.port_or_known_default().unwrap_or(80);
@@ -338,9 +362,9 @@ async fn exchange(
             .connect(name, tcp)
             .await
             .map_err(|e| CheckError::new(ErrorKind::Tls, tls_failure(&e)))?;
-        Ok(send(stream, request, progress).await?)
+        Ok(send(stream, request, keep_body, progress).await?)
     } else {
-        Ok(send(tcp, request, progress).await?)
+        Ok(send(tcp, request, keep_body, progress).await?)
     }
 }
 
@@ -374,6 +398,7 @@ async fn connect(addrs: &[IpAddr], port: u16, timeout: Duration) -> Result<TcpSt
 async fn send<S>(
     io: S,
     request: Request<Full<Bytes>>,
+    keep_body: bool,
     progress: &Progress,
 ) -> Result<Answer, CheckError>
 where
@@ -391,19 +416,30 @@ where
             .await
             .map_err(|e| CheckError::new(ErrorKind::Protocol, chain(&e)))?;
         progress.enter(Step::Body);
-        let status = response.status();
-        let location = response.headers().get(header::LOCATION).cloned();
-        let mut body = response.into_body();
+        let (head, mut body) = response.into_parts();
         let mut read = 0usize;
+        let mut kept = Vec::new();
         while read < BODY_READ_LIMIT {
             match body.frame().await {
                 None => break,
-                Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        read += data.len();
+                        if keep_body {
+                            let room = BODY_READ_LIMIT.saturating_sub(kept.len());
+                            kept.extend_from_slice(&data[..data.len().min(room)]);
+                        }
+                    }
+                }
                 Some(Err(e)) => return Err(CheckError::new(ErrorKind::Body, chain(&e))),
             }
         }
         progress.leave();
-        Ok(Answer { status, location })
+        Ok(Answer {
+            status: head.status,
+            headers: head.headers,
+            body: Bytes::from(kept),
+        })
     };
     let mut exchange = pin!(exchange);
     tokio::select! {

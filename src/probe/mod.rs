@@ -2,6 +2,7 @@
 //! never an error or a panic; every check ends within the monitor's timeout. Probes do not
 //! judge status over time (that is the verdict's) and do not store anything.
 
+mod assertions;
 mod dns;
 mod http;
 mod outcome;
@@ -47,8 +48,18 @@ impl Prober {
         )
         .await;
         let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let phases = progress.phases();
         let (status_code, error) = match result {
-            Ok(Ok(status)) => (Some(status), None),
+            Ok(Ok(response)) => {
+                let judged = assertions::Judged {
+                    response: &response,
+                    latency_ms,
+                    phases,
+                };
+                let failed = assertions::first_failure(&spec.http.assertions, &judged)
+                    .map(|why| CheckError::new(ErrorKind::Assertion, why));
+                (Some(response.status), failed)
+            }
             Ok(Err(Failure::Target(error))) => (progress.status(), Some(error)),
             Ok(Err(Failure::Local(why))) => return Err(LocalFailure(why)),
             Err(_elapsed) => (
@@ -63,12 +74,21 @@ impl Prober {
                 )),
             ),
         };
+        // An inverted monitor is up exactly when its check fails.
+        let error = match (spec.inverted, error) {
+            (false, error) => error,
+            (true, Some(_)) => None,
+            (true, None) => Some(CheckError::new(
+                ErrorKind::Assertion,
+                "the check passed, and this monitor is up only while its check fails",
+            )),
+        };
         Ok(Outcome {
             at,
             status_code,
             latency_ms,
             error,
-            phases: progress.phases(),
+            phases,
         })
     }
 }

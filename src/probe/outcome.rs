@@ -90,10 +90,13 @@ pub enum ErrorKind {
     Redirect,
     /// The server broke the HTTP protocol (closed the connection, sent garbage).
     Protocol,
+    /// The response did not meet one of the monitor's conditions, or an inverted monitor's
+    /// check passed.
+    Assertion,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Dns,
         ErrorKind::Connect,
         ErrorKind::Tls,
@@ -102,6 +105,7 @@ impl ErrorKind {
         ErrorKind::Body,
         ErrorKind::Redirect,
         ErrorKind::Protocol,
+        ErrorKind::Assertion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +118,7 @@ impl ErrorKind {
             ErrorKind::Body => "body",
             ErrorKind::Redirect => "redirect",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Assertion => "assertion",
         }
     }
 

@@ -406,3 +406,69 @@ async fn the_check_log_pages_back_from_a_given_instant() {
     );
     assert!(page.contains("Newest checks"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_takes_conditions_as_json_and_refuses_bad_ones_next_to_the_field() {
+    let app = spawn_app().await;
+    let ada = PageSession::sign_up(&app, "ada@example.com").await;
+    let base = [
+        ("name", "Health"),
+        ("url", "http://127.0.0.1:9/health"),
+        ("interval", "1h"),
+        ("method", "GET"),
+        ("accepted_status", "200-299"),
+        ("failure_threshold", "2"),
+        ("success_threshold", "1"),
+        ("max_redirects", "10"),
+        ("follow_redirects", "true"),
+    ];
+    for (conditions, says) in [
+        ("[{\"subject\": ", "is not JSON"),
+        (
+            r#"[{"subject": "json", "path": "status", "op": "==", "value": "ok"}]"#,
+            "JSONPath",
+        ),
+    ] {
+        let mut form = base.to_vec();
+        form.push(("assertions", conditions));
+        let (status, _, page) = ada.post(&app, "/monitors", &form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        let error = page
+            .split("id=\"assertions-error\">")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no error next to the conditions: {page}"));
+        assert!(error.contains(says), "{error}");
+    }
+    let mut form = base.to_vec();
+    let conditions = r#"[{"subject": "json", "path": "$.status", "op": "==", "value": "ok"}]"#;
+    form.extend([
+        ("assertions", conditions),
+        ("inverted", "false"),
+        ("inverted", "true"),
+    ]);
+    let (status, _, _) = ada.post(&app, "/monitors", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, monitors) = app.get("/api/monitors", &token_of(&app).await).await;
+    assert_eq!(monitors.as_array().unwrap().len(), 1, "{monitors}");
+    assert_eq!(
+        monitors[0]["assertions"][0]["path"], "$.status",
+        "{monitors}"
+    );
+    assert_eq!(monitors[0]["inverted"], true, "{monitors}");
+    // The edit form shows them again.
+    let id = &monitors[0]["id"];
+    let (_, page) = ada.get(&app, &format!("/monitors/{id}/edit")).await;
+    let textarea = page
+        .split("<textarea id=\"assertions\"")
+        .nth(1)
+        .and_then(|rest| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split("</textarea>").next())
+        .expect("the conditions' field");
+    assert!(textarea.contains("$.status"), "{textarea}");
+    let inverted = page
+        .split("id=\"inverted\"")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .expect("the inverted box");
+    assert!(inverted.contains("checked"), "{inverted}");
+}

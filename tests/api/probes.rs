@@ -2,7 +2,7 @@
 //! recorded with its kind, and nothing a target does stops the service.
 
 use crate::support::target::{Target, closing_server, refusing_port};
-use crate::support::{TestApp, dns, spawn_app, spawn_app_with, tls};
+use crate::support::{TestApp, dns, poll, spawn_app, spawn_app_with, tls};
 use serde_json::{Value, json};
 use std::net::Ipv4Addr;
 
@@ -320,4 +320,118 @@ async fn each_step_of_a_check_is_timed_and_a_step_that_did_not_happen_is_null() 
     let [_, connect, tls_ms, ttfb, transfer] = phases(&check);
     assert!(connect.is_some() && tls_ms.is_some(), "{check}");
     assert_eq!((ttfb, transfer), (None, None), "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_answer_that_stops_meeting_a_condition_takes_the_monitor_down_naming_it() {
+    let (app, target) = (spawn_app().await, Target::start().await);
+    target.set_json("health", r#"{"status": "ok", "checks": [1, 2, 3]}"#);
+    let token = app.register("ada@example.com").await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/json/health"), "interval": "1s", "failure_threshold": 1,
+            "assertions": [
+                {"subject": "json", "path": "$.status", "op": "==", "value": "ok"},
+                {"subject": "json", "path": "$.checks", "of": "length", "op": ">=", "value": 1},
+                {"subject": "header", "name": "content-type", "op": "contains", "value": "json"}
+            ]}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    assert_eq!(m["assertions"].as_array().unwrap().len(), 3, "{m}");
+    app.wait_for_status(&token, id, "up").await;
+
+    target.set_json("health", r#"{"status": "degraded", "checks": [1]}"#);
+    let down = app.wait_for_status(&token, id, "down").await;
+    let error = &down["last_check"]["error"];
+    assert_eq!(error["kind"], "assertion", "{down}");
+    assert_eq!(
+        error["message"], r#"$.status == "ok" but was "degraded""#,
+        "{down}"
+    );
+    assert_eq!(down["last_check"]["status_code"], 200, "{down}");
+    let incidents = app.incidents(&token, id).await;
+    assert_eq!(incidents[0]["cause"]["kind"], "assertion", "{incidents}");
+
+    target.set_json("health", r#"{"status": "ok", "checks": []}"#);
+    let check = poll(
+        "the next check",
+        || async { app.checks(&token, id).await.remove(0) },
+        |c| c["error"]["message"] != down["last_check"]["error"]["message"],
+    )
+    .await;
+    assert_eq!(
+        check["error"]["message"], "length of $.checks >= 1 but was 0",
+        "{check}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inverted_monitor_is_up_while_its_target_is_unreachable() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let closed = refusing_port().await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": format!("http://{closed}/admin"), "interval": "1h",
+                   "inverted": true}),
+        )
+        .await;
+    assert_eq!(m["inverted"], true);
+    let check = app
+        .wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0);
+    assert_eq!(
+        check["ok"], true,
+        "a refused connection is what this monitor expects: {check}"
+    );
+
+    let target = Target::start().await;
+    let m = app
+        .create_monitor(
+            &token,
+            json!({"url": target.url("/ok"), "interval": "1h", "inverted": true}),
+        )
+        .await;
+    let check = app
+        .wait_for_checks(&token, m["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0);
+    assert_eq!(check["ok"], false, "{check}");
+    assert_eq!(error_kind(&check), "assertion", "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_conditions_are_refused_naming_them_and_nothing_is_created() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    for (assertions, field) in [
+        (
+            json!([{"subject": "json", "path": "status", "op": "==", "value": 1}]),
+            "assertions[0].path",
+        ),
+        (
+            json!([{"subject": "body", "op": "matches", "value": "(unclosed"}]),
+            "assertions[0].value",
+        ),
+        (
+            json!([{"subject": "status", "op": "=="}]),
+            "assertions[0].value",
+        ),
+        (json!({"subject": "status"}), "assertions"),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/monitors",
+                &token,
+                json!({"url": "http://127.0.0.1:9/", "assertions": assertions}),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+    assert_eq!(app.get("/api/monitors", &token).await.1, json!([]));
 }

@@ -53,7 +53,7 @@ struct Setting {
     choices: &'static [&'static str],
 }
 
-const SETTINGS: [Setting; 13] = [
+const SETTINGS: [Setting; 15] = [
     Setting {
         name: "name",
         label: "Name",
@@ -151,6 +151,25 @@ const SETTINGS: [Setting; 13] = [
         help: "Sent with the request, up to 64 KiB; empty for none.",
         placeholder: "",
         required: false,
+        choices: &[],
+    },
+    Setting {
+        name: "assertions",
+        label: "Conditions",
+        kind: "json",
+        help: "What the response must also meet, as a JSON list: status, latency, body, JSON \
+               values and headers (see the API documentation). Empty for none.",
+        placeholder: "[{\"subject\": \"json\", \"path\": \"$.status\", \"op\": \"==\", \"value\": \"ok\"}]",
+        required: false,
+        choices: &[],
+    },
+    Setting {
+        name: "inverted",
+        label: "Inverted",
+        kind: "checkbox",
+        help: "Up while the check fails and down while it passes: for what must not be reachable.",
+        placeholder: "",
+        required: true,
         choices: &[],
     },
     Setting {
@@ -349,6 +368,13 @@ fn values_of(spec: &MonitorSpec) -> HashMap<String, String> {
         .filter(|(k, _)| SETTINGS.iter().any(|f| f.name == k))
         .map(|(k, v)| {
             let shown = match v {
+                Value::Array(items) if k == "assertions" => {
+                    if items.is_empty() {
+                        String::new()
+                    } else {
+                        serde_json::to_string_pretty(&items).unwrap_or_default()
+                    }
+                }
                 Value::String(s) => s,
                 Value::Null => String::new(),
                 Value::Array(items) => items
@@ -396,9 +422,11 @@ fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
             continue;
         };
         let value = match setting.name {
-            "follow_redirects" => Value::Bool(raw == "true"),
+            "follow_redirects" | "inverted" => Value::Bool(raw == "true"),
             "headers" => headers(raw)?,
             _ if raw.is_empty() && !setting.required => Value::Null,
+            "assertions" => serde_json::from_str(raw)
+                .map_err(|e| FieldError::new("assertions", format!("is not JSON: {e}")))?,
             "failure_threshold" | "success_threshold" | "max_redirects" => number(raw),
             "accepted_status" => raw
                 .split(',')

@@ -29,6 +29,8 @@ struct Shared {
     switches: Mutex<HashMap<String, Arc<AtomicU16>>>,
     hits: Mutex<HashMap<String, usize>>,
     seen: Mutex<Vec<Seen>>,
+    /// What `/json/{name}` answers, by name (`{}` until set).
+    documents: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Clone)]
@@ -52,6 +54,7 @@ impl Target {
             )
             .route("/hang", any(std::future::pending::<&str>))
             .route("/switch/{name}", any(switch))
+            .route("/json/{name}", any(document))
             .route("/flap/{name}", any(flap))
             .route("/echo", any(|| async { "echoed" }))
             .route("/count/{name}", any(|| async { "counted" }))
@@ -65,6 +68,15 @@ impl Target {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Makes `/json/{name}` answer `body` as JSON from now on.
+    pub fn set_json(&self, name: &str, body: &str) {
+        self.shared
+            .documents
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), body.to_owned());
     }
 
     /// Makes `/switch/{name}` answer `code` from now on.
@@ -154,6 +166,17 @@ async fn redirect(Path(n): Path<u32>) -> Response {
 
 async fn see_other() -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, "/echo")]).into_response()
+}
+
+async fn document(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let body = shared
+        .documents
+        .lock()
+        .unwrap()
+        .get(&name)
+        .cloned()
+        .unwrap_or_else(|| "{}".into());
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn switch(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> StatusCode {
