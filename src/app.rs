@@ -56,7 +56,7 @@ impl App {
         };
 
         // The trusted certificates are read from the system once, for checks and alerts alike.
-        let tls = crate::tls::client_config()?;
+        let tls = crate::tls::client_config(config.ca_file.as_deref())?;
         let prober = Prober::new(
             &DnsSettings {
                 servers: config.dns_servers.clone(),

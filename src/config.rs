@@ -48,6 +48,9 @@ pub struct Config {
     pub smtp_from: Option<String>,
     /// A PEM file of certificates to trust for the mail server, besides the usual ones.
     pub smtp_ca_file: Option<PathBuf>,
+    /// A PEM file of certificates to trust for checks and alerts over https, besides the usual
+    /// ones: an internal certificate authority.
+    pub ca_file: Option<PathBuf>,
     /// SendGrid's API key, for email alerts without a mail server (`SENDGRID_API_KEY`).
     pub sendgrid_api_key: Option<Secret>,
     pub sendgrid_url: String,
@@ -94,6 +97,7 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: None,
             smtp_ca_file: None,
+            ca_file: None,
             sendgrid_api_key: None,
             sendgrid_url: "https://api.sendgrid.com".into(),
             telegram_api_url: "https://api.telegram.org".into(),

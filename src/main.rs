@@ -47,6 +47,7 @@ enum Command {
     smtp_url         mail server for email alerts: smtp://user:pass@host:587, smtps://…:465, smtp://host:25\n  \
     smtp_from        sender of email alerts, e.g. \"upbeat <alerts@example.com>\"\n  \
     smtp_ca_file     PEM file of extra certificates to trust for the mail server\n  \
+    ca_file          PEM file of extra certificates to trust for checks and alerts over https\n  \
     SENDGRID_API_KEY SendGrid API key, for email without a mail server (sendgrid_url to override)\n  \
     telegram_api_url, pagerduty_url   API addresses of those services [default: their own]\n  \
     alert_retry      wait before retrying a failed alert; doubles up to 1h, given up after a day [default: 10s]\n  \

@@ -116,6 +116,8 @@ fn help_explains_every_option_and_setting() {
         "smtp_url",
         "smtp_from",
         "smtp_ca_file",
+        "ca_file",
+        "session_ttl",
         "SENDGRID_API_KEY",
         "alert_retry",
     ] {

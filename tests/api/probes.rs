@@ -435,3 +435,22 @@ async fn invalid_conditions_are_refused_naming_them_and_nothing_is_created() {
     }
     assert_eq!(app.get("/api/monitors", &token).await.1, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_the_configured_ca_file_is_trusted_and_its_handshake_timed() {
+    let server = tls::TrustedServer::start().await;
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+    let app = spawn_app_with(|c| c.ca_file = Some(ca.path().to_owned())).await;
+    let check = first_check(
+        &app,
+        json!({"url": format!("https://{}/", server.addr), "interval": "1h",
+               "assertions": [{"subject": "body", "op": "contains", "value": "secret"}]}),
+    )
+    .await;
+    assert_eq!(check["ok"], true, "{check}");
+    let [dns_ms, connect, tls_ms, ttfb, transfer] = phases(&check);
+    assert_eq!(dns_ms, None, "{check}");
+    assert!(connect.is_some() && tls_ms.is_some(), "{check}");
+    assert!(ttfb.is_some() && transfer.is_some(), "{check}");
+}

@@ -1,5 +1,5 @@
-//! An HTTPS server on loopback with a self-signed certificate made in the test, which no
-//! trusted authority vouches for.
+//! HTTPS servers on loopback with a self-signed certificate made in the test, which no trusted
+//! authority vouches for unless the test hands it to upbeat as a `ca_file`.
 
 use super::smtp::TestCert;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -9,7 +9,28 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 pub async fn self_signed_server() -> SocketAddr {
-    let acceptor = TestCert::new().acceptor;
+    TrustedServer::start().await.addr
+}
+
+/// An HTTPS server answering `secret`, with the certificate a client must trust to reach it.
+pub struct TrustedServer {
+    pub addr: SocketAddr,
+    /// The certificate in PEM, to write to a `ca_file`.
+    pub ca_pem: String,
+}
+
+impl TrustedServer {
+    pub async fn start() -> TrustedServer {
+        let cert = TestCert::new();
+        let addr = serve(cert.acceptor).await;
+        TrustedServer {
+            addr,
+            ca_pem: cert.pem,
+        }
+    }
+}
+
+async fn serve(acceptor: tokio_rustls::TlsAcceptor) -> SocketAddr {
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "secret" }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
