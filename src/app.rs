@@ -159,12 +159,15 @@ impl App {
 
         // Pages kept open for live updates would hold the server's graceful end for the whole
         // grace period: they are closed as soon as the shutdown begins.
-        let closing = shutdown.clone();
-        tokio::spawn(async move {
-            closing.cancelled().await;
-            live.close();
-        });
-        http::serve(listener, router, shutdown.clone(), grace).await;
+        let serving = http::serve(listener, router, shutdown.clone(), grace);
+        tokio::pin!(serving);
+        tokio::select! {
+            () = &mut serving => {}
+            () = shutdown.cancelled() => {
+                live.close();
+                serving.await;
+            }
+        }
         // Whatever ended the server, the rest stops too.
         shutdown.cancel();
 

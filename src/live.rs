@@ -43,6 +43,11 @@ impl Live {
         let _ = self.news.send(change);
     }
 
+    /// Whether any page is listening: news for no one need not be put together.
+    pub fn is_watched(&self) -> bool {
+        self.news.receiver_count() > 0
+    }
+
     pub fn listen(&self) -> broadcast::Receiver<Change> {
         self.news.subscribe()
     }

@@ -251,14 +251,16 @@ impl Recorder {
                     if recorded.alerts > 0 {
                         self.alerts_queued.notify_one();
                     }
-                    let mut checked: Vec<MonitorId> = batch
-                        .iter()
-                        .map(|r| r.monitor)
-                        .filter(|m| !recorded.gone.contains(m))
-                        .collect();
-                    checked.sort_unstable();
-                    checked.dedup();
-                    self.live.tell(Change::Checked(checked.into()));
+                    if self.live.is_watched() {
+                        let mut checked: Vec<MonitorId> = batch
+                            .iter()
+                            .map(|r| r.monitor)
+                            .filter(|m| !recorded.gone.contains(m))
+                            .collect();
+                        checked.sort_unstable();
+                        checked.dedup();
+                        self.live.tell(Change::Checked(checked.into()));
+                    }
                     batch.clear();
                     return;
                 }

@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// An hour in milliseconds: roll-ups and the windows read from them are whole clock hours.
+pub const HOUR_MS: i64 = 3_600_000;
+
 /// Milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(i64);
@@ -25,6 +28,11 @@ impl Timestamp {
 
     pub const fn as_millis(self) -> i64 {
         self.0
+    }
+
+    /// The start of the clock hour it falls in.
+    pub const fn hour_start(self) -> Self {
+        Timestamp(self.0.div_euclid(HOUR_MS) * HOUR_MS)
     }
 
     pub fn saturating_add(self, d: Duration) -> Self {

@@ -5,42 +5,32 @@
 use super::account::CsrfOnly;
 use super::channel_form::{ChannelForm, masked_settings, settings_of};
 use super::channel_kinds::{KINDS, Kind, kind_of};
-use super::pages::{OnPage, PageForm, page};
+use super::pages::{OnPage, Owned, OwnedItem, PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::alert::channel::{ChannelKind, ChannelSpec};
 use crate::http::AppState;
 use crate::http::actions::channels as actions;
 use crate::http::error::ApiError;
 use crate::http::extract::ChannelPath;
-use crate::monitor::ChannelId;
+use crate::monitor::{ChannelId, UserId};
 use crate::store::{Channel, Delivery, DeliveryState};
 use askama::Template;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The signed-in user and their channel named in the path; another user's is a page that does
-/// not exist.
-pub struct OwnedChannel {
-    user: PageUser,
-    channel: Channel,
-}
+impl OwnedItem for Channel {
+    type Path = ChannelPath;
 
-impl FromRequestParts<AppState> for OwnedChannel {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
+    async fn load(
         state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let user = PageUser::from_request_parts(parts, state).await?;
-        let OnPage(ChannelPath(id)) = OnPage::from_request_parts(parts, state).await?;
-        let channel = actions::owned(state, user.user.id, id).await?;
-        Ok(OwnedChannel { user, channel })
+        owner: UserId,
+        ChannelPath(id): ChannelPath,
+    ) -> Result<Self, ApiError> {
+        actions::owned(state, owner, id).await
     }
 }
 
@@ -276,7 +266,12 @@ pub async fn create(
     })
 }
 
-pub async fn edit_form(OwnedChannel { user, channel }: OwnedChannel) -> Response {
+pub async fn edit_form(
+    Owned {
+        user,
+        item: channel,
+    }: Owned<Channel>,
+) -> Response {
     page(StatusCode::OK, &ChannelForm::stored(&user, &channel))
 }
 
@@ -352,7 +347,12 @@ struct DeletePage {
     is_default: bool,
 }
 
-pub async fn delete_form(OwnedChannel { user, channel }: OwnedChannel) -> Response {
+pub async fn delete_form(
+    Owned {
+        user,
+        item: channel,
+    }: Owned<Channel>,
+) -> Response {
     page(
         StatusCode::OK,
         &DeletePage {

@@ -10,7 +10,7 @@ use super::session::{PageError, PageUser};
 use crate::http::AppState;
 use crate::monitor::MonitorId;
 use crate::store::{MonitorSummary, RECENT_CHECKS};
-use crate::timestamp::Timestamp;
+use crate::timestamp::{HOUR_MS, Timestamp};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -19,7 +19,6 @@ use serde::Deserialize;
 
 /// Hourly buckets in each monitor's mini chart: its last day.
 const HOURS: u32 = 24;
-const HOUR_MS: i64 = 3_600_000;
 
 fn rank(status: &str) -> usize {
     STATUSES
@@ -120,9 +119,10 @@ impl View {
         state: &AppState,
         user: &PageUser,
     ) -> Result<(LivePart, usize), PageError> {
-        let now = Timestamp::now().as_millis();
-        let from =
-            Timestamp::from_millis(now - now.rem_euclid(HOUR_MS) - HOUR_MS * i64::from(HOURS - 1));
+        // The current hour and the 23 before it.
+        let from = Timestamp::from_millis(
+            Timestamp::now().hour_start().as_millis() - HOUR_MS * i64::from(HOURS - 1),
+        );
         let mut monitors = state.store.summaries(user.user.id, from, HOURS).await?;
         monitors.sort_by(|a, b| {
             (rank(a.shown_status()), a.name.as_str())

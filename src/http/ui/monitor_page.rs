@@ -5,14 +5,13 @@
 
 use super::charts;
 use super::live::{self, Draw, LivePart, Streaming};
-use super::monitors::Owned;
-use super::pages::{page, status_label};
+use super::pages::{Owned, page, status_label};
 use super::session::{PageError, PageUser};
 use crate::http::AppState;
 use crate::http::actions;
 use crate::monitor::{MonitorId, format_duration};
 use crate::store::{BucketStats, Monitor};
-use crate::timestamp::Timestamp;
+use crate::timestamp::{HOUR_MS, Timestamp};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -20,7 +19,6 @@ use axum::response::Response;
 use serde::Deserialize;
 use std::time::Duration;
 
-const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 /// Checks on one page of the log.
 const CHECKS_PER_PAGE: u32 = 50;
@@ -115,8 +113,7 @@ struct View {
 
 /// The end of the current hour: windows end there, so their buckets are whole clock hours.
 fn hour_end(now: Timestamp) -> i64 {
-    let now = now.as_millis();
-    now - now.rem_euclid(HOUR_MS) + HOUR_MS
+    now.hour_start().as_millis() + HOUR_MS
 }
 
 /// The short form of an instant for an axis: `11-21 14:00`.
@@ -251,7 +248,7 @@ impl Draw for View {
 
 pub async fn show(
     State(state): State<AppState>,
-    Owned { user, monitor: m }: Owned,
+    Owned { user, item: m }: Owned<Monitor>,
     Query(query): Query<MonitorQuery>,
     Streaming(streaming): Streaming,
 ) -> Result<Response, PageError> {

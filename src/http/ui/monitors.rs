@@ -1,43 +1,33 @@
 //! Adding, editing, pausing, resuming and deleting a monitor through the pages. Every
 //! change goes through the same actions as the API, so the same rules and checks apply.
 
-use super::pages::{OnPage, PageForm, page};
+use super::pages::{OnPage, Owned, OwnedItem, PageForm, page};
 use super::session::{PageError, PageUser};
 use crate::fields::FieldError;
 use crate::http::AppState;
 use crate::http::actions;
 use crate::http::error::ApiError;
 use crate::http::extract::MonitorPath;
-use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec};
+use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::Outcome;
 use crate::store::Monitor;
 use askama::Template;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The signed-in user and their monitor named in the path; another user's is a page that does
-/// not exist.
-pub struct Owned {
-    pub user: PageUser,
-    pub monitor: Monitor,
-}
+impl OwnedItem for Monitor {
+    type Path = MonitorPath;
 
-impl FromRequestParts<AppState> for Owned {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
+    async fn load(
         state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let user = PageUser::from_request_parts(parts, state).await?;
-        let OnPage(MonitorPath(id)) = OnPage::from_request_parts(parts, state).await?;
-        let monitor = actions::owned(state, user.user.id, id).await?;
-        Ok(Owned { user, monitor })
+        owner: UserId,
+        MonitorPath(id): MonitorPath,
+    ) -> Result<Self, ApiError> {
+        actions::owned(state, owner, id).await
     }
 }
 
@@ -262,13 +252,14 @@ impl From<Vec<(String, String)>> for Submitted {
 }
 
 impl MonitorForm {
-    /// The form with `values`, `ticked` channels and, when editing, the monitor it edits.
+    /// The form with `values`, `ticked` channels (the owner's default channels when `None`) and,
+    /// when editing, the monitor it edits.
     async fn build(
         state: &AppState,
         user: &PageUser,
         editing: Option<&Monitor>,
         values: &HashMap<String, String>,
-        ticked: &[ChannelId],
+        ticked: Option<&[ChannelId]>,
     ) -> Result<Self, PageError> {
         let fields = SETTINGS
             .iter()
@@ -287,7 +278,7 @@ impl MonitorForm {
                 id: c.id,
                 name: c.spec.name.as_str().to_owned(),
                 kind: c.spec.settings.kind().as_str(),
-                ticked: ticked.contains(&c.id),
+                ticked: ticked.map_or(c.spec.is_default, |t| t.contains(&c.id)),
             })
             .collect();
         let (heading, action, submit, cancel) = match editing {
@@ -469,15 +460,7 @@ pub async fn new_form(
     user: PageUser,
 ) -> Result<Response, PageError> {
     // A new monitor alerts the owner's default channels unless told otherwise.
-    let defaults_channels: Vec<ChannelId> = state
-        .store
-        .channels(user.user.id)
-        .await?
-        .into_iter()
-        .filter(|c| c.spec.is_default)
-        .map(|c| c.id)
-        .collect();
-    let form = MonitorForm::build(&state, &user, None, &defaults(), &defaults_channels).await?;
+    let form = MonitorForm::build(&state, &user, None, &defaults(), None).await?;
     Ok(page(StatusCode::OK, &form))
 }
 
@@ -496,7 +479,7 @@ pub async fn create(
             MonitorInput::parse(&settings)
         })
         .map_err(ApiError::from);
-    let shown = MonitorForm::build(&state, &user, None, &form.values, &form.channels);
+    let shown = MonitorForm::build(&state, &user, None, &form.values, Some(&form.channels));
     let failed = match parsed {
         Ok(input) if form.check => {
             match actions::try_check(&state, user.user.id, &input.spec).await {
@@ -515,11 +498,20 @@ pub async fn create(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    Owned { user, monitor }: Owned,
+    Owned {
+        user,
+        item: monitor,
+    }: Owned<Monitor>,
 ) -> Result<Response, PageError> {
     let values = values_of(&monitor.spec);
-    let form =
-        MonitorForm::build(&state, &user, Some(&monitor), &values, &monitor.channels).await?;
+    let form = MonitorForm::build(
+        &state,
+        &user,
+        Some(&monitor),
+        &values,
+        Some(&monitor.channels),
+    )
+    .await?;
     Ok(page(StatusCode::OK, &form))
 }
 
@@ -533,7 +525,13 @@ pub async fn update(
     let form = Submitted::from(pairs);
     user.check(csrf_of(&form))?;
     let current = actions::owned(&state, user.user.id, id).await?;
-    let shown = MonitorForm::build(&state, &user, Some(&current), &form.values, &form.channels);
+    let shown = MonitorForm::build(
+        &state,
+        &user,
+        Some(&current),
+        &form.values,
+        Some(&form.channels),
+    );
     let settings = match settings_of(&form) {
         Ok(settings) => settings,
         Err(e) => return Ok(shown.await?.with_error(&e.into())),
@@ -632,7 +630,12 @@ impl DeletePage {
     }
 }
 
-pub async fn delete_form(Owned { user, monitor }: Owned) -> Response {
+pub async fn delete_form(
+    Owned {
+        user,
+        item: monitor,
+    }: Owned<Monitor>,
+) -> Response {
     page(
         StatusCode::OK,
         &DeletePage::new(user, &monitor, String::new(), None),

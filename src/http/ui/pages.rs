@@ -1,8 +1,10 @@
 //! Rendering a page: the template, and the headers every page carries.
 
-use super::session::PageError;
+use super::session::{PageError, PageUser};
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::BODY_DEADLINE;
+use crate::monitor::UserId;
 use askama::Template;
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -86,6 +88,40 @@ impl<S: Send + Sync, T: FromRequestParts<S, Rejection = ApiError>> FromRequestPa
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Ok(OnPage(T::from_request_parts(parts, state).await?))
+    }
+}
+
+/// What a user owns and a page names in its path, such as a monitor or a channel.
+pub trait OwnedItem: Sized + Send {
+    /// The API's extractor of the item's id.
+    type Path: FromRequestParts<AppState, Rejection = ApiError> + Send;
+
+    /// The owner's item named by `path`; another user's is not found.
+    fn load(
+        state: &AppState,
+        owner: UserId,
+        path: Self::Path,
+    ) -> impl Future<Output = Result<Self, ApiError>> + Send;
+}
+
+/// The signed-in user and their item named in the path; another user's is a page that does
+/// not exist.
+pub struct Owned<T> {
+    pub user: PageUser,
+    pub item: T,
+}
+
+impl<T: OwnedItem> FromRequestParts<AppState> for Owned<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = PageUser::from_request_parts(parts, state).await?;
+        let OnPage(path) = OnPage::<T::Path>::from_request_parts(parts, state).await?;
+        let item = T::load(state, user.user.id, path).await?;
+        Ok(Owned { user, item })
     }
 }
 

@@ -88,16 +88,12 @@ pub async fn channels(pool: &SqlitePool, owner: UserId) -> Result<Vec<Channel>> 
     .bind(owner.0)
     .fetch_all(pool)
     .await?;
-    // One channel this release cannot read must not hide the others.
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let id = row.id;
-            row.into_channel()
-                .inspect_err(|e| tracing::error!(channel = id, error = %e, "a stored channel cannot be read; left out"))
-                .ok()
-        })
-        .collect())
+    Ok(super::rows::readable(
+        rows,
+        "channel",
+        |r| r.id,
+        ChannelRow::into_channel,
+    ))
 }
 
 pub async fn channel(pool: &SqlitePool, owner: UserId, id: ChannelId) -> Result<Option<Channel>> {

@@ -1,12 +1,11 @@
 //! Reading a monitor's history: its latest checks, counts over time, incidents and events.
 //! Each query reads one range of an index; the test below holds them to it.
 
-use super::HOUR_MS;
-use super::rows::{CheckRow, EventRow, IncidentRow, SummaryRow};
+use super::rows::{CheckRow, EventRow, IncidentRow, SummaryRow, readable};
 use crate::monitor::{MonitorId, UserId};
 use crate::probe::Outcome;
 use crate::store::{BucketStats, Event, Incident, MonitorSummary, Result};
-use crate::timestamp::{Timestamp, duration_millis};
+use crate::timestamp::{HOUR_MS, Timestamp, duration_millis};
 use sqlx::SqlitePool;
 use std::time::Duration;
 
@@ -52,16 +51,12 @@ pub async fn summaries(
         .bind(to_ms)
         .fetch_all(pool)
         .await?;
-    // One row that no longer reads hides no other monitor.
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let id = row.id;
-            row.into_summary(hours as usize)
-                .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; left out"))
-                .ok()
-        })
-        .collect())
+    Ok(readable(
+        rows,
+        "monitor",
+        |r| r.id,
+        |row| row.into_summary(hours as usize),
+    ))
 }
 
 /// A bucket's counts as SQL sums them.

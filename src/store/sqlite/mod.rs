@@ -352,17 +352,15 @@ impl Store for SqliteStore {
             .fetch_all(&self.reads)
             .await?;
         let mut channels = alerts::channels_by_monitor(&self.reads, owner).await?;
-        // One row that no longer reads (written under older rules) hides no other monitor.
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| {
-                let id = row.id;
-                let attached = channels.remove(&MonitorId(id)).unwrap_or_default();
+        Ok(rows::readable(
+            rows,
+            "monitor",
+            |r| r.id,
+            |row| {
+                let attached = channels.remove(&MonitorId(row.id)).unwrap_or_default();
                 row.into_monitor(attached)
-                    .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; left out"))
-                    .ok()
-            })
-            .collect())
+            },
+        ))
     }
 
     async fn summaries(
@@ -648,8 +646,6 @@ async fn pause_change(
     .await?;
     Ok(())
 }
-
-pub(super) const HOUR_MS: i64 = 3_600_000;
 
 fn remind_every_s(spec: &MonitorSpec) -> Option<i64> {
     spec.remind_every

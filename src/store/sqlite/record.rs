@@ -1,7 +1,7 @@
 //! Writing a batch of judged checks inside one transaction: verdict states, status events,
 //! incidents, the alerts they cause, the checks themselves and their hourly roll-ups.
 
-use super::{HOUR_MS, alerts};
+use super::alerts;
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
 use crate::probe::CheckError;
@@ -174,7 +174,7 @@ struct HourSums {
 async fn add_to_rollups(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
     let mut sums: BTreeMap<(i64, i64), HourSums> = BTreeMap::new();
     for r in records {
-        let hour = r.outcome.at.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = r.outcome.at.hour_start().as_millis();
         let s = sums.entry((r.monitor.0, hour)).or_default();
         s.checks += 1;
         if r.outcome.ok() {

@@ -19,6 +19,26 @@ pub fn parse_spec(json: &str) -> Result<MonitorSpec> {
     Ok(MonitorInput::parse(obj)?.spec)
 }
 
+/// The rows of a list that read, each converted by `convert`. One that does not (changed by
+/// hand, or written by a newer release) is logged and left out: it hides no other.
+pub(super) fn readable<R, T>(
+    rows: Vec<R>,
+    what: &str,
+    id: impl Fn(&R) -> i64,
+    mut convert: impl FnMut(R) -> Result<T>,
+) -> Vec<T> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let id = id(&row);
+            convert(row)
+                .inspect_err(
+                    |e| tracing::error!(id, error = %e, "a stored {what} cannot be read; left out"),
+                )
+                .ok()
+        })
+        .collect()
+}
+
 /// A stored value that no longer reads.
 pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
