@@ -158,6 +158,7 @@ mod tests {
             latency_ms: 5,
             error: None,
             phases: Default::default(),
+            cert_expires_at: None,
         }
     }
 
@@ -168,6 +169,7 @@ mod tests {
             latency_ms: 5,
             error: Some(CheckError::new(ErrorKind::Status, format!("503 at {at}"))),
             phases: Default::default(),
+            cert_expires_at: None,
         }
     }
 

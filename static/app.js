@@ -40,3 +40,17 @@ if (search) search.addEventListener("input", filterList);
   // Leaving the page closes the stream at once instead of when the browser gets to it.
   addEventListener("pagehide", () => source.close());
 })();
+
+// The monitor form shows only the settings of the kind chosen; without JavaScript it shows all
+// of them and the server keeps those of the kind.
+(() => {
+  const kind = document.getElementById("kind");
+  if (!kind) return;
+  const show = () => {
+    for (const field of document.querySelectorAll("[data-kinds]")) {
+      field.hidden = !field.dataset.kinds.split(" ").includes(kind.value);
+    }
+  };
+  kind.addEventListener("change", show);
+  show();
+})();

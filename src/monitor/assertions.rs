@@ -135,6 +135,22 @@ pub enum Condition {
         op: Op,
         text: Option<TextValue>,
     },
+    /// Whole days until the earliest expiry in the server's certificate chain.
+    CertDays { op: Op, days: i64 },
+}
+
+impl Condition {
+    /// The subject as written, which says what a check must observe for it.
+    pub fn subject(&self) -> &'static str {
+        match self {
+            Condition::Status { .. } => "status",
+            Condition::Latency { .. } => "latency",
+            Condition::Body { .. } => "body",
+            Condition::Json { .. } => "json",
+            Condition::Header { .. } => "header",
+            Condition::CertDays { .. } => "cert_days",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -204,13 +220,35 @@ impl Assertions {
         Value::Array(self.source.clone())
     }
 
+    /// Every condition, those in any-groups included.
+    pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.rules.iter().flat_map(|r| match r {
+            Rule::One(c) => std::slice::from_ref(c),
+            Rule::Any(cs) => cs.as_slice(),
+        })
+    }
+
+    /// Where the `nth` of [`Assertions::conditions`] was written, and its field `name` in it:
+    /// `assertions[2].subject`, `assertions[1].any[0].subject`.
+    pub fn field_of(&self, nth: usize, name: &str) -> String {
+        let mut seen = 0;
+        for (i, rule) in self.rules.iter().enumerate() {
+            match rule {
+                Rule::One(_) if seen == nth => return format!("assertions[{i}].{name}"),
+                Rule::One(_) => seen += 1,
+                Rule::Any(cs) if nth < seen + cs.len() => {
+                    return format!("assertions[{i}].any[{}].{name}", nth - seen);
+                }
+                Rule::Any(cs) => seen += cs.len(),
+            }
+        }
+        format!("assertions.{name}")
+    }
+
     /// Whether judging needs the response's body.
     pub fn need_body(&self) -> bool {
-        let needs = |c: &Condition| matches!(c, Condition::Body { .. } | Condition::Json { .. });
-        self.rules.iter().any(|r| match r {
-            Rule::One(c) => needs(c),
-            Rule::Any(cs) => cs.iter().any(needs),
-        })
+        self.conditions()
+            .any(|c| matches!(c, Condition::Body { .. } | Condition::Json { .. }))
     }
 }
 
@@ -260,7 +298,7 @@ fn condition(field: &str, obj: &Map<String, Value>) -> Result<Condition, FieldEr
     let subject = get_str("subject")?.ok_or_else(|| {
         FieldError::new(
             at("subject"),
-            "is required: status, latency, body, json or header",
+            "is required: status, latency, body, json, header or cert_days",
         )
     })?;
     let op_text = get_str("op")?.ok_or_else(|| FieldError::new(at("op"), "is required"))?;
@@ -440,9 +478,18 @@ fn condition(field: &str, obj: &Map<String, Value>) -> Result<Condition, FieldEr
             };
             Ok(Condition::Header { name, op, text })
         }
+        "cert_days" => {
+            no_extra(&[])?;
+            allowed(&ORDER, "days until a certificate expires")?;
+            let days = value
+                .and_then(Value::as_i64)
+                .filter(|d| d.abs() <= 100_000)
+                .ok_or_else(|| FieldError::new(at("value"), "must be a number of days"))?;
+            Ok(Condition::CertDays { op, days })
+        }
         other => Err(FieldError::new(
             at("subject"),
-            format!("{other:?} is not one of status, latency, body, json, header"),
+            format!("{other:?} is not one of status, latency, body, json, header, cert_days"),
         )),
     }
 }
@@ -492,10 +539,12 @@ mod tests {
             {"subject": "json", "path": "$.a", "op": "exists"},
             {"subject": "header", "name": "Content-Type", "op": "matches", "value": "json"},
             {"any": [{"subject": "status", "op": "==", "value": 200},
-                     {"subject": "status", "op": "==", "value": 204}]}
+                     {"subject": "status", "op": "==", "value": 204}]},
+            {"subject": "cert_days", "op": ">=", "value": 14}
         ]))
         .unwrap();
-        assert_eq!(a.rules().len(), 10);
+        assert_eq!(a.rules().len(), 11);
+        assert_eq!(a.conditions().count(), 12);
         assert!(a.need_body());
     }
 

@@ -2,8 +2,8 @@
 //! that the API shows and the store keeps, and partial updates as JSON merge patches.
 
 use super::{
-    Assertions, ChannelId, Headers, HttpSettings, HttpUrl, Interval, Method, MonitorSpec, Name,
-    RemindEvery, StatusRanges, Threshold, Timeout,
+    Assertions, ChannelId, Interval, Kind, MonitorSpec, Name, RemindEvery, Target, Threshold,
+    Timeout,
 };
 use crate::fields::{FieldError, Fields};
 use serde_json::{Map, Value};
@@ -17,26 +17,18 @@ pub struct MonitorInput {
     pub channels: Option<Vec<ChannelId>>,
 }
 
-const MAX_REDIRECTS_LIMIT: u64 = 20;
-const DEFAULT_MAX_REDIRECTS: u8 = 10;
-const MAX_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_FAILURE_THRESHOLD: u32 = 2;
 const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
 
-/// What a client may set.
-const SETTINGS: [&str; 19] = [
+/// What a client may set on a monitor of any kind; each kind adds its own
+/// ([`Kind::own_settings`]).
+const SETTINGS: [&str; 13] = [
     "name",
     "kind",
     "url",
     "interval",
     "interval_seconds",
     "timeout",
-    "method",
-    "headers",
-    "body",
-    "follow_redirects",
-    "max_redirects",
-    "accepted_status",
     "assertions",
     "inverted",
     "failure_threshold",
@@ -47,7 +39,7 @@ const SETTINGS: [&str; 19] = [
 ];
 
 /// Fields a client may send back unchanged from a response; they are not settings and are ignored.
-const READ_ONLY_FIELDS: [&str; 8] = [
+const READ_ONLY_FIELDS: [&str; 9] = [
     "id",
     "user_id",
     "status",
@@ -56,6 +48,7 @@ const READ_ONLY_FIELDS: [&str; 8] = [
     "updated_at",
     "last_check",
     "timeout_ms",
+    "cert_expires_at",
 ];
 
 /// Pairs of fields that say the same thing in two ways; a patch of one replaces both.
@@ -64,40 +57,17 @@ const ALIASES: [(&str, &str); 1] = [("interval", "interval_seconds")];
 impl MonitorSpec {
     /// The canonical JSON form of the settings. Parsing it gives back an equal spec.
     pub fn to_json(&self) -> Map<String, Value> {
-        let h = &self.http;
-        let headers: Map<String, Value> = h
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                )
-            })
-            .collect();
         let mut m = Map::new();
         m.insert("name".into(), self.name.as_str().into());
-        m.insert("kind".into(), "http".into());
-        m.insert("url".into(), self.url.as_str().into());
+        m.insert("kind".into(), self.kind().as_str().into());
+        self.target.write_json(&mut m);
         m.insert("interval".into(), self.interval.to_string().into());
         m.insert(
             "timeout".into(),
             self.explicit_timeout
                 .map_or(Value::Null, |t| t.to_string().into()),
         );
-        m.insert("method".into(), h.method.as_str().into());
-        m.insert("headers".into(), headers.into());
-        m.insert(
-            "body".into(),
-            h.body.clone().map_or(Value::Null, Value::from),
-        );
-        m.insert("follow_redirects".into(), h.follow_redirects.into());
-        m.insert("max_redirects".into(), h.max_redirects.into());
-        m.insert(
-            "accepted_status".into(),
-            h.accepted_status.to_strings().into(),
-        );
-        m.insert("assertions".into(), h.assertions.to_json());
+        m.insert("assertions".into(), self.assertions.to_json());
         m.insert("inverted".into(), self.inverted.into());
         m.insert(
             "failure_threshold".into(),
@@ -120,36 +90,17 @@ impl MonitorInput {
     /// Parses a full set of settings; what is missing takes its default. Only `url` is required.
     pub fn parse(obj: &Map<String, Value>) -> Result<Self, FieldError> {
         let f = Fields(obj);
-        f.reject_unknown(
-            &[&SETTINGS[..], &READ_ONLY_FIELDS[..]],
-            "is not a monitor setting",
-        )?;
-
-        if let Some(kind) = f.str("kind")?
-            && kind != "http"
-        {
-            return Err(FieldError::new("kind", "must be \"http\""));
-        }
-        let url = HttpUrl::parse("url", f.str("url")?.ok_or_else(|| required("url"))?)?;
+        let kind = match f.str("kind")? {
+            Some(k) => Kind::parse("kind", k)?,
+            None => Kind::Http,
+        };
+        reject_foreign(obj, kind)?;
+        let target = Target::parse(kind, &f)?;
         let name = match f.str("name")? {
             Some(n) => Name::parse("name", n)?,
-            None => Name::parse("name", url.host())?,
+            None => Name::parse("name", &target.host())?,
         };
-        let interval = match (f.get("interval"), f.u64("interval_seconds")?) {
-            (Some(v), None) => Interval::parse("interval", v)?,
-            (None, Some(s)) => Interval::from_secs("interval_seconds", s)?,
-            (None, None) => Interval::DEFAULT,
-            (Some(v), Some(s)) => {
-                let i = Interval::parse("interval", v)?;
-                if i.as_secs() != s {
-                    return Err(FieldError::new(
-                        "interval",
-                        "disagrees with interval_seconds",
-                    ));
-                }
-                i
-            }
-        };
+        let interval = interval(&f)?;
         let timeout = f
             .get("timeout")
             .map(|v| Timeout::parse("timeout", v))
@@ -162,37 +113,9 @@ impl MonitorInput {
                 format!("must not be longer than the interval ({interval})"),
             ));
         }
-
-        let headers = match f.object("headers")? {
-            None => Headers::default(),
-            Some(h) => {
-                let mut pairs = Vec::with_capacity(h.len());
-                for (k, v) in h {
-                    let v = v.as_str().ok_or_else(|| {
-                        FieldError::new(format!("headers.{k}"), "must be a string")
-                    })?;
-                    pairs.push((k.as_str(), v));
-                }
-                Headers::parse("headers", pairs)?
-            }
-        };
-        let body = f.str("body")?.map(str::to_owned);
-        if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
-            return Err(FieldError::new("body", "must be at most 64 KiB"));
-        }
-        let max_redirects = match f.u64("max_redirects")? {
-            None => DEFAULT_MAX_REDIRECTS,
-            Some(n) if n <= MAX_REDIRECTS_LIMIT => n as u8,
-            Some(_) => return Err(FieldError::new("max_redirects", "must be between 0 and 20")),
-        };
-        let accepted_status = match f.array("accepted_status")? {
-            None => StatusRanges::default(),
-            Some(items) => StatusRanges::parse("accepted_status", items)?,
-        };
         let threshold = |field: &str, default: u32| -> Result<Threshold, FieldError> {
             Threshold::parse(field, f.u64(field)?.unwrap_or(u64::from(default)))
         };
-
         let remind_every = f
             .get("remind_every")
             .map(|v| RemindEvery::parse("remind_every", v))
@@ -205,45 +128,23 @@ impl MonitorInput {
                 format!("must not be shorter than the interval ({interval})"),
             ));
         }
-        let channels = f
-            .array("channels")?
-            .map(|ids| {
-                ids.iter()
-                    .enumerate()
-                    .map(|(i, id)| {
-                        id.as_i64().map(ChannelId).ok_or_else(|| {
-                            FieldError::new(format!("channels[{i}]"), "must be a channel id")
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?;
+        let assertions = match f.array("assertions")? {
+            None => Assertions::default(),
+            Some(items) => Assertions::parse("assertions", items)?,
+        };
+        target.check_assertions(&assertions)?;
         Ok(MonitorInput {
-            channels,
+            channels: channels(&f)?,
             spec: MonitorSpec {
                 name,
-                url,
                 interval,
                 explicit_timeout: timeout,
                 failure_threshold: threshold("failure_threshold", DEFAULT_FAILURE_THRESHOLD)?,
                 success_threshold: threshold("success_threshold", DEFAULT_SUCCESS_THRESHOLD)?,
                 remind_every,
                 inverted: f.bool("inverted")?.unwrap_or(false),
-                http: HttpSettings {
-                    method: match f.str("method")? {
-                        Some(m) => Method::parse("method", m)?,
-                        None => Method::default(),
-                    },
-                    headers,
-                    body,
-                    follow_redirects: f.bool("follow_redirects")?.unwrap_or(true),
-                    max_redirects,
-                    accepted_status,
-                    assertions: match f.array("assertions")? {
-                        None => Assertions::default(),
-                        Some(items) => Assertions::parse("assertions", items)?,
-                    },
-                },
+                assertions,
+                target,
             },
             paused: f.bool("paused")?,
         })
@@ -251,12 +152,20 @@ impl MonitorInput {
 
     /// Applies a partial update (JSON merge patch: a `null` resets a field to its default) to an
     /// existing spec and parses the result as a whole, so a patch is validated like a full write.
+    /// A patch that changes the kind leaves the old kind's own settings behind.
     pub fn patch(current: &MonitorSpec, patch: &Map<String, Value>) -> Result<Self, FieldError> {
         let mut merged = current.to_json();
         for (a, b) in ALIASES {
             if patch.contains_key(a) || patch.contains_key(b) {
                 merged.remove(a);
                 merged.remove(b);
+            }
+        }
+        if let Some(Value::String(kind)) = patch.get("kind")
+            && kind.as_str() != current.kind().as_str()
+        {
+            for own in current.kind().own_settings() {
+                merged.remove(*own);
             }
         }
         let mut patch = patch.clone();
@@ -270,6 +179,67 @@ impl MonitorInput {
         merge_patch(&mut merged, &patch);
         Self::parse(&merged)
     }
+}
+
+/// Refuses fields that are no setting at all, or a setting of another kind.
+fn reject_foreign(obj: &Map<String, Value>, kind: Kind) -> Result<(), FieldError> {
+    for (field, value) in obj {
+        let field = field.as_str();
+        if SETTINGS.contains(&field)
+            || READ_ONLY_FIELDS.contains(&field)
+            || kind.own_settings().contains(&field)
+        {
+            continue;
+        }
+        match Kind::ALL
+            .into_iter()
+            .find(|k| k.own_settings().contains(&field))
+        {
+            // Another kind's setting left empty, as a client's template may send it, is harmless.
+            Some(_) if value.is_null() => {}
+            Some(other) => {
+                return Err(FieldError::new(
+                    field,
+                    format!("applies to {other} monitors, not to {kind} monitors"),
+                ));
+            }
+            None => return Err(FieldError::new(field, "is not a monitor setting")),
+        }
+    }
+    Ok(())
+}
+
+fn interval(f: &Fields<'_>) -> Result<Interval, FieldError> {
+    Ok(match (f.get("interval"), f.u64("interval_seconds")?) {
+        (Some(v), None) => Interval::parse("interval", v)?,
+        (None, Some(s)) => Interval::from_secs("interval_seconds", s)?,
+        (None, None) => Interval::DEFAULT,
+        (Some(v), Some(s)) => {
+            let i = Interval::parse("interval", v)?;
+            if i.as_secs() != s {
+                return Err(FieldError::new(
+                    "interval",
+                    "disagrees with interval_seconds",
+                ));
+            }
+            i
+        }
+    })
+}
+
+fn channels(f: &Fields<'_>) -> Result<Option<Vec<ChannelId>>, FieldError> {
+    f.array("channels")?
+        .map(|ids| {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    id.as_i64().map(ChannelId).ok_or_else(|| {
+                        FieldError::new(format!("channels[{i}]"), "must be a channel id")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
 }
 
 fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
@@ -286,18 +256,22 @@ fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     }
 }
 
-fn required(field: &str) -> FieldError {
-    FieldError::new(field, "is required")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitor::Method;
     use serde_json::json;
     use std::time::Duration;
 
     fn parse(v: Value) -> Result<MonitorInput, FieldError> {
         MonitorInput::parse(v.as_object().unwrap())
+    }
+
+    fn http(s: &MonitorSpec) -> &crate::monitor::HttpSettings {
+        match &s.target {
+            Target::Http(h) => h,
+            other => panic!("not http: {other:?}"),
+        }
     }
 
     #[test]
@@ -308,14 +282,18 @@ mod tests {
         assert_eq!(s.name.as_str(), "example.com");
         assert_eq!(s.interval.as_secs(), 60);
         assert_eq!(s.timeout(), Duration::from_secs(10));
-        assert_eq!(s.http.method, Method::Get);
-        assert_eq!(s.redirect_limit(), 10);
-        assert!(s.http.accepted_status.accepts(204) && !s.http.accepted_status.accepts(301));
+        assert_eq!(http(&s).method, Method::Get);
+        assert_eq!(http(&s).redirect_limit(), 10);
+        let accepted = &http(&s).accepted_status;
+        assert!(accepted.accepts(204) && !accepted.accepts(301));
         assert_eq!(
             (s.failure_threshold.get(), s.success_threshold.get()),
             (2, 1)
         );
-        assert_eq!(parse(json!({"name": "x"})).unwrap_err(), required("url"));
+        assert_eq!(
+            parse(json!({"name": "x"})).unwrap_err(),
+            FieldError::new("url", "is required")
+        );
     }
 
     #[test]
@@ -345,7 +323,7 @@ mod tests {
         assert_eq!(spec, again);
         assert_eq!(spec.to_json()["interval"], "1h30m");
         assert_eq!(spec.to_json()["timeout"], "2s500ms");
-        assert_eq!(spec.redirect_limit(), 0);
+        assert_eq!(http(&spec).redirect_limit(), 0);
     }
 
     #[test]
@@ -367,7 +345,7 @@ mod tests {
             ("failure_threshold", json!(0)),
             ("success_threshold", json!(101)),
             ("max_redirects", json!(21)),
-            ("kind", json!("tcp")),
+            ("kind", json!("smtp")),
         ] {
             let mut obj = json!({"url": "http://a"});
             obj[field] = v;
@@ -400,10 +378,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(patched.spec.interval.as_secs(), 10);
-        assert_eq!(patched.spec.url, spec.url);
-        let names: Vec<_> = patched
-            .spec
-            .http
+        assert_eq!(patched.spec.url(), spec.url());
+        let names: Vec<_> = http(&patched.spec)
             .headers
             .iter()
             .map(|(k, _)| k.as_str())
@@ -416,5 +392,84 @@ mod tests {
         let reset =
             MonitorInput::patch(&spec, json!({"interval": null}).as_object().unwrap()).unwrap();
         assert_eq!(reset.spec.interval, Interval::DEFAULT);
+    }
+
+    #[test]
+    fn tcp_and_tls_monitors_take_their_own_settings_and_refuse_others() {
+        let s = parse(
+            json!({"kind": "tcp", "url": "tcp://db.internal:5432", "send": "PING\r\n",
+                             "expect": "^\\+PONG"}),
+        )
+        .unwrap()
+        .spec;
+        assert_eq!((s.kind(), s.name.as_str()), (Kind::Tcp, "db.internal"));
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        assert_eq!(s.to_json()["expect"], "^\\+PONG");
+        let s = parse(json!({"kind": "tls", "url": "tls://mail.example.com:587",
+                             "starttls": "smtp",
+                             "assertions": [{"subject": "cert_days", "op": ">", "value": 7}]}))
+        .unwrap()
+        .spec;
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        for (v, field, says) in [
+            (
+                json!({"kind": "tcp", "url": "http://a"}),
+                "url",
+                "tcp://host:port",
+            ),
+            (
+                json!({"kind": "tcp", "url": "tcp://a:1", "method": "GET"}),
+                "method",
+                "http monitors",
+            ),
+            (
+                json!({"url": "http://a", "send": "x"}),
+                "send",
+                "tcp monitors",
+            ),
+            (
+                json!({"kind": "tcp", "url": "tcp://a:1", "expect": "("}),
+                "expect",
+                "regular",
+            ),
+            (
+                json!({"kind": "tls", "url": "tls://a", "starttls": "imap"}),
+                "starttls",
+                "smtp",
+            ),
+            (
+                json!({"kind": "tcp", "url": "tcp://a:1",
+                       "assertions": [{"subject": "status", "op": "==", "value": 200}]}),
+                "assertions[0].subject",
+                "does not apply to tcp",
+            ),
+            (
+                json!({"url": "http://a", "assertions": [{"any": [
+                    {"subject": "status", "op": "==", "value": 200},
+                    {"subject": "cert_days", "op": ">", "value": 1}]}]}),
+                "assertions[0].any[1].subject",
+                "https",
+            ),
+        ] {
+            let e = parse(v.clone()).unwrap_err();
+            assert_eq!(e.field, field, "{v}: {e:?}");
+            assert!(e.message.contains(says), "{v}: {e:?}");
+        }
+        // Another kind's setting sent back empty is harmless.
+        assert!(parse(json!({"kind": "tcp", "url": "tcp://a:1", "method": null})).is_ok());
+    }
+
+    #[test]
+    fn a_patch_to_another_kind_leaves_the_old_kinds_settings_behind() {
+        let spec = parse(json!({"url": "http://a", "method": "POST", "body": "x"}))
+            .unwrap()
+            .spec;
+        let tcp = json!({"kind": "tcp", "url": "tcp://a:25", "expect": "^220"});
+        let patched = MonitorInput::patch(&spec, tcp.as_object().unwrap()).unwrap();
+        assert_eq!(patched.spec.kind(), Kind::Tcp);
+        assert!(!patched.spec.to_json().contains_key("method"));
+        let e =
+            MonitorInput::patch(&spec, json!({"kind": "tcp"}).as_object().unwrap()).unwrap_err();
+        assert_eq!(e.field, "url");
     }
 }

@@ -5,11 +5,15 @@
 mod assertions;
 mod duration;
 mod input;
+mod kind;
 mod values;
 
 pub use assertions::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
 pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
+pub use kind::{
+    Endpoint, Expect, Host, HttpSettings, Kind, StartTls, Target, TcpSettings, TlsSettings,
+};
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
 
 use serde::{Deserialize, Serialize};
@@ -51,7 +55,6 @@ impl fmt::Display for UserId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorSpec {
     pub name: Name,
-    pub url: HttpUrl,
     pub interval: Interval,
     /// The timeout the owner set, if any; see [`MonitorSpec::timeout`] for the one that applies.
     pub explicit_timeout: Option<Timeout>,
@@ -61,20 +64,10 @@ pub struct MonitorSpec {
     pub remind_every: Option<RemindEvery>,
     /// Up when the check fails and down when it passes: for what must not be reachable.
     pub inverted: bool,
-    pub http: HttpSettings,
-}
-
-/// How an HTTP check is made and what counts as success.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpSettings {
-    pub method: Method,
-    pub headers: Headers,
-    pub body: Option<String>,
-    pub follow_redirects: bool,
-    pub max_redirects: u8,
-    pub accepted_status: StatusRanges,
-    /// What the response must also meet.
+    /// What the check must also observe.
     pub assertions: Assertions,
+    /// What is checked, with the settings of its kind.
+    pub target: Target,
 }
 
 impl MonitorSpec {
@@ -86,10 +79,21 @@ impl MonitorSpec {
             .min(self.interval.duration())
     }
 
+    pub fn kind(&self) -> Kind {
+        self.target.kind()
+    }
+
+    /// The address checked, as written in `url`.
+    pub fn url(&self) -> &str {
+        self.target.url()
+    }
+}
+
+impl HttpSettings {
     /// How many redirects a check follows (0 when following is off).
     pub fn redirect_limit(&self) -> u8 {
-        if self.http.follow_redirects {
-            self.http.max_redirects
+        if self.follow_redirects {
+            self.max_redirects
         } else {
             0
         }

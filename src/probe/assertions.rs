@@ -1,20 +1,27 @@
-//! Judging a response against a monitor's conditions. The first condition that does not hold
+//! Judging what a check observed against a monitor's conditions. The first condition that does not hold
 //! is named, with what was found instead: `$.status == "ok" but was "degraded"`.
 
-use super::http::Response;
+use super::Observed;
 use super::outcome::Phases;
 use crate::monitor::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
+use crate::timestamp::Timestamp;
 use serde_json::Value;
 use std::cmp::Ordering;
 
 /// How long a value may be in a message before it is cut.
 const SHOWN_CHARS: usize = 80;
 
-/// What is judged: the response and the check's timings.
+/// A day in milliseconds, for days until a certificate expires.
+const DAY_MS: i64 = 86_400_000;
+
+/// What is judged: what the check observed, its timings and the certificate it saw.
 pub(super) struct Judged<'a> {
-    pub response: &'a Response,
+    pub observed: &'a Observed,
     pub latency_ms: u32,
     pub phases: Phases,
+    /// When the check started.
+    pub at: Timestamp,
+    pub cert_expires_at: Option<Timestamp>,
 }
 
 /// Why the first condition that does not hold fails; `None` when all hold.
@@ -67,7 +74,7 @@ fn body_json<'a>(
     json: &'a mut Option<Result<Value, String>>,
 ) -> &'a Result<Value, String> {
     json.get_or_insert_with(|| {
-        serde_json::from_slice(&judged.response.body)
+        serde_json::from_slice(&judged.observed.body)
             .map_err(|e| format!("the body is not JSON ({e})"))
     })
 }
@@ -77,15 +84,17 @@ fn holds(
     judged: &Judged<'_>,
     json: &mut Option<Result<Value, String>>,
 ) -> Result<(), String> {
-    let r = judged.response;
+    let r = judged.observed;
     match c {
         Condition::Status { op, value } => {
+            // Only HTTP monitors have status conditions, and a passing HTTP check has a status.
+            let status = r.status.unwrap_or_default();
             let (ok, expected) = match value {
-                StatusValue::Code(code) => (op.orders(r.status.cmp(code)), code.to_string()),
-                StatusValue::Ranges(ranges) => (ranges.accepts(r.status), format!("[{ranges}]")),
+                StatusValue::Code(code) => (op.orders(status.cmp(code)), code.to_string()),
+                StatusValue::Ranges(ranges) => (ranges.accepts(status), format!("[{ranges}]")),
             };
             ok.then_some(())
-                .ok_or_else(|| format!("status {} {expected} but was {}", op.as_str(), r.status))
+                .ok_or_else(|| format!("status {} {expected} but was {status}", op.as_str()))
         }
         Condition::Latency { phase, op, ms } => {
             let p = judged.phases;
@@ -116,6 +125,22 @@ fn holds(
                     "body {} {expected} but it {}",
                     op.as_str(),
                     if found { "does" } else { "does not" }
+                )
+            })
+        }
+        Condition::CertDays { op, days } => {
+            let Some(expires) = judged.cert_expires_at else {
+                return Err(format!(
+                    "cert_days {} {days} but no certificate was seen",
+                    op.as_str()
+                ));
+            };
+            let left = (expires.as_millis() - judged.at.as_millis()).div_euclid(DAY_MS);
+            op.orders(left.cmp(days)).then_some(()).ok_or_else(|| {
+                format!(
+                    "cert_days {} {days} but the certificate expires in {left} days ({})",
+                    op.as_str(),
+                    expires.to_readable()
                 )
             })
         }
@@ -261,18 +286,21 @@ mod tests {
         let assertions = Assertions::parse("assertions", conditions.as_array().unwrap()).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
-        let response = Response {
-            status,
+        let observed = Observed {
+            status: Some(status),
             headers,
             body: bytes::Bytes::from(body.to_owned()),
         };
         let judged = Judged {
-            response: &response,
+            observed: &observed,
             latency_ms: 120,
             phases: Phases {
                 ttfb_ms: Some(100),
                 ..Phases::default()
             },
+            at: Timestamp::from_millis(0),
+            // Ten and a half days after `at`.
+            cert_expires_at: Some(Timestamp::from_millis(10 * DAY_MS + DAY_MS / 2)),
         };
         first_failure(&assertions, &judged)
     }
@@ -308,6 +336,10 @@ mod tests {
             (
                 json!({"subject": "latency", "op": "<", "value": 100}),
                 "latency < 100 ms but was 120 ms",
+            ),
+            (
+                json!({"subject": "cert_days", "op": ">=", "value": 14}),
+                "cert_days >= 14 but the certificate expires in 10 days (1970-01-11 12:00:00 UTC)",
             ),
             (
                 json!({"subject": "latency", "phase": "ttfb", "op": "<=", "value": 50}),

@@ -3,17 +3,24 @@
 //! judge status over time (that is the verdict's) and do not store anything.
 
 mod assertions;
+mod connection;
 mod dns;
 mod http;
 mod outcome;
+mod tcp;
+mod tls;
 
 pub use dns::DnsSettings;
 pub use outcome::{CheckError, ErrorKind, Outcome, Phases};
 
-use crate::monitor::{MonitorSpec, format_duration};
+use crate::monitor::{MonitorSpec, Target, format_duration};
 use crate::timestamp::Timestamp;
+use ::http::HeaderMap;
+use bytes::Bytes;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
 
 /// Runs checks; cheap to clone, shared by every check in flight.
 #[derive(Clone)]
@@ -23,7 +30,30 @@ pub struct Prober {
 
 struct Inner {
     resolver: dns::Resolver,
-    tls: tokio_rustls::TlsConnector,
+    /// For HTTPS: offers HTTP/1.1 by ALPN.
+    http_tls: TlsConnector,
+    /// For TLS checks of other protocols: offers no application protocol.
+    plain_tls: TlsConnector,
+}
+
+/// What a check may use to reach its target.
+struct Ways<'a> {
+    resolver: &'a dns::Resolver,
+    http_tls: &'a TlsConnector,
+    plain_tls: &'a TlsConnector,
+    timeout: Duration,
+    /// When the check's timeout strikes.
+    deadline: Instant,
+}
+
+/// What a passing check observed, for the monitor's conditions.
+#[derive(Default)]
+struct Observed {
+    /// The final HTTP status code.
+    status: Option<u16>,
+    headers: HeaderMap,
+    /// The response body or the reply, when conditions need it.
+    body: Bytes,
 }
 
 impl Prober {
@@ -32,7 +62,8 @@ impl Prober {
         Ok(Prober {
             inner: Arc::new(Inner {
                 resolver: dns::Resolver::new(dns)?,
-                tls: http::tls_connector(tls),
+                http_tls: http::tls_connector(tls.clone()),
+                plain_tls: TlsConnector::from(Arc::new(tls)),
             }),
         })
     }
@@ -41,24 +72,39 @@ impl Prober {
         let at = Timestamp::now();
         let started = Instant::now();
         let timeout = spec.timeout();
-        let progress = http::Progress::default();
-        let result = tokio::time::timeout(
+        let progress = connection::Progress::default();
+        let ways = Ways {
+            resolver: &self.inner.resolver,
+            http_tls: &self.inner.http_tls,
+            plain_tls: &self.inner.plain_tls,
             timeout,
-            http::check(spec, &self.inner.resolver, &self.inner.tls, &progress),
-        )
-        .await;
+            deadline: started + timeout,
+        };
+        let run = async {
+            match &spec.target {
+                Target::Http(h) => {
+                    http::check(h, &ways, spec.assertions.need_body(), &progress).await
+                }
+                Target::Tcp(t) => tcp::check(t, &ways, &progress).await,
+                Target::Tls(t) => tls::check(t, &ways, &progress).await,
+            }
+        };
+        let result = tokio::time::timeout(timeout, run).await;
         let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         let phases = progress.phases();
+        let cert_expires_at = progress.cert_expires_at();
         let (status_code, error) = match result {
-            Ok(Ok(response)) => {
+            Ok(Ok(observed)) => {
                 let judged = assertions::Judged {
-                    response: &response,
+                    observed: &observed,
                     latency_ms,
                     phases,
+                    at,
+                    cert_expires_at,
                 };
-                let failed = assertions::first_failure(&spec.http.assertions, &judged)
+                let failed = assertions::first_failure(&spec.assertions, &judged)
                     .map(|why| CheckError::new(ErrorKind::Assertion, why));
-                (Some(response.status), failed)
+                (observed.status, failed)
             }
             Ok(Err(Failure::Target(error))) => (progress.status(), Some(error)),
             Ok(Err(Failure::Local(why))) => return Err(LocalFailure(why)),
@@ -89,6 +135,7 @@ impl Prober {
             latency_ms,
             error,
             phases,
+            cert_expires_at,
         })
     }
 }

@@ -18,6 +18,8 @@ pub struct Outcome {
     pub error: Option<CheckError>,
     /// How long each step took.
     pub phases: Phases,
+    /// When the earliest certificate of the target's chain expires, when the check saw one.
+    pub cert_expires_at: Option<Timestamp>,
 }
 
 /// How long each step of a check took, in milliseconds; `None` for a step that did not happen

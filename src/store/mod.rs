@@ -61,6 +61,8 @@ pub struct Monitor {
     pub status: Status,
     pub status_since: Option<Timestamp>,
     pub last_check: Option<Outcome>,
+    /// When its target's certificate expires, as the last check that saw one found it.
+    pub cert_expires_at: Option<Timestamp>,
     /// Where its alerts go.
     pub channels: Vec<ChannelId>,
 }

@@ -9,6 +9,7 @@ mod channel_pages;
 mod channels;
 mod delivery;
 mod history;
+mod kinds;
 mod live;
 mod monitors;
 mod ownership;

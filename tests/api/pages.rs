@@ -273,7 +273,9 @@ async fn the_add_form_starts_from_the_settings_the_api_gives_a_new_monitor() {
         let rest = &form[at..];
         let rest = &rest[..rest.find("</div>").unwrap_or(rest.len())];
         let filled = rest.contains(&format!("value=\"{shown}\"")) && field != "method"
-            || rest.contains(&format!("<option selected>{shown}</option>"));
+            || rest.contains(&format!(
+                "<option value=\"{shown}\" selected>{shown}</option>"
+            ));
         assert!(filled, "{field} should start as {shown}");
     }
 }
@@ -471,4 +473,56 @@ async fn the_form_takes_conditions_as_json_and_refuses_bad_ones_next_to_the_fiel
         .and_then(|rest| rest.split('>').next())
         .expect("the inverted box");
     assert!(inverted.contains("checked"), "{inverted}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_saves_the_kind_chosen_with_its_own_settings_only() {
+    let app = spawn_app().await;
+    let ada = PageSession::sign_up(&app, "ada@example.com").await;
+    // Without JavaScript every field is posted; those of other kinds are left out.
+    let form = [
+        ("kind", "tcp"),
+        ("name", "Cache"),
+        ("url", "tcp://127.0.0.1:6379"),
+        ("interval", "1h"),
+        ("method", "GET"),
+        ("accepted_status", "200-299"),
+        ("failure_threshold", "2"),
+        ("success_threshold", "1"),
+        ("max_redirects", "10"),
+        ("follow_redirects", "true"),
+        ("send", "PING\n"),
+        ("expect", "^\\+PONG"),
+        ("starttls", ""),
+    ];
+    let (status, _, page) = ada.post(&app, "/monitors", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let token = token_of(&app).await;
+    let (_, monitors) = app.get("/api/monitors", &token).await;
+    let m = &monitors[0];
+    assert_eq!(
+        (m["kind"].as_str(), m["url"].as_str()),
+        (Some("tcp"), Some("tcp://127.0.0.1:6379"))
+    );
+    // A line break typed in the form is sent as CR LF.
+    assert_eq!(m["send"], "PING\r\n", "{m}");
+    assert_eq!(m["expect"], "^\\+PONG", "{m}");
+    assert!(m.get("method").is_none(), "{m}");
+
+    // The edit form shows the kind chosen and marks each field with the kinds it belongs to.
+    let (_, page) = ada.get(&app, &format!("/monitors/{}/edit", m["id"])).await;
+    assert!(page.contains("<option value=\"tcp\" selected>"), "{page}");
+    assert!(page.contains("data-kinds=\"http\""), "{page}");
+    assert!(page.contains("data-kinds=\"tcp\""), "{page}");
+
+    // A wrong address for the kind is refused next to the URL.
+    let mut wrong = form.to_vec();
+    wrong[2] = ("url", "https://example.com/");
+    let (status, _, page) = ada.post(&app, "/monitors", &wrong).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let error = page
+        .split("id=\"url-error\">")
+        .nth(1)
+        .expect("an error next to the URL");
+    assert!(error.contains("tcp://host:port"), "{error}");
 }

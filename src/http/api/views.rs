@@ -22,6 +22,7 @@ pub fn monitor_json(m: &Monitor) -> Value {
         "created_at": m.created_at,
         "updated_at": m.updated_at,
         "last_check": m.last_check.clone().map(CheckView::from),
+        "cert_expires_at": m.cert_expires_at,
         "channels": m.channels,
     });
     if let Value::Object(computed) = computed {

@@ -360,6 +360,7 @@ mod tests {
                 ttfb_ms: Some(80),
                 transfer_ms: Some(10),
             },
+            cert_expires_at: None,
         };
         let svg = phases(&[check.clone()]);
         // 100 ms is the top: 130 pixels, so 13 for 10 ms, stacked upwards from y = 138.

@@ -175,7 +175,7 @@ impl View {
             csrf: user.csrf.clone(),
             id: m.id,
             name: m.spec.name.as_str().to_owned(),
-            url: m.spec.url.as_str().to_owned(),
+            url: m.spec.url().to_owned(),
             status: m.shown_status(),
             status_label: status_label(m.shown_status()),
             since: m.status_since.map(Timestamp::to_readable),

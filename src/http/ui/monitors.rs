@@ -41,9 +41,27 @@ struct Setting {
     required: bool,
     /// For a choice among fixed values.
     choices: &'static [&'static str],
+    /// The kinds of monitor it belongs to, separated by spaces; empty for every kind.
+    only: &'static str,
 }
 
-const SETTINGS: [Setting; 15] = [
+impl Setting {
+    fn applies_to(&self, kind: &str) -> bool {
+        self.only.is_empty() || self.only.split(' ').any(|k| k == kind)
+    }
+}
+
+const SETTINGS: [Setting; 19] = [
+    Setting {
+        name: "kind",
+        label: "Kind",
+        kind: "select",
+        help: "What is checked: a web address, a TCP port, or a TLS certificate.",
+        placeholder: "",
+        required: true,
+        choices: &["http", "tcp", "tls"],
+        only: "",
+    },
     Setting {
         name: "name",
         label: "Name",
@@ -52,15 +70,18 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "My website",
         required: true,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "url",
         label: "URL",
         kind: "url",
-        help: "The http:// or https:// address to check.",
+        help: "What to check: http:// or https:// for a web address, tcp://host:port for a \
+               port, tls://host:port for a certificate.",
         placeholder: "https://example.com/health",
         required: true,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "interval",
@@ -70,6 +91,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "1m",
         required: true,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "timeout",
@@ -79,6 +101,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "10s",
         required: false,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "method",
@@ -88,6 +111,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: true,
         choices: &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        only: "http",
     },
     Setting {
         name: "accepted_status",
@@ -97,6 +121,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "200-299",
         required: true,
         choices: &[],
+        only: "http",
     },
     Setting {
         name: "failure_threshold",
@@ -106,6 +131,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: true,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "success_threshold",
@@ -115,6 +141,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: true,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "remind_every",
@@ -124,6 +151,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: false,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "headers",
@@ -133,6 +161,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "Authorization: Bearer …",
         required: false,
         choices: &[],
+        only: "http",
     },
     Setting {
         name: "body",
@@ -142,6 +171,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: false,
         choices: &[],
+        only: "http",
     },
     Setting {
         name: "assertions",
@@ -152,6 +182,38 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "[{\"subject\": \"json\", \"path\": \"$.status\", \"op\": \"==\", \"value\": \"ok\"}]",
         required: false,
         choices: &[],
+        only: "",
+    },
+    Setting {
+        name: "send",
+        label: "Send",
+        kind: "textarea",
+        help: "Sent once connected, as typed: each line break is sent as CR LF. Empty to \
+               send nothing.",
+        placeholder: "PING",
+        required: false,
+        choices: &[],
+        only: "tcp",
+    },
+    Setting {
+        name: "expect",
+        label: "Expect a reply matching",
+        kind: "text",
+        help: "A regular expression the reply must match; empty to only connect.",
+        placeholder: "^\\+PONG",
+        required: false,
+        choices: &[],
+        only: "tcp",
+    },
+    Setting {
+        name: "starttls",
+        label: "STARTTLS",
+        kind: "select",
+        help: "smtp: greet a mail server and upgrade the connection before the handshake.",
+        placeholder: "",
+        required: false,
+        choices: &["", "smtp"],
+        only: "tls",
     },
     Setting {
         name: "inverted",
@@ -161,6 +223,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: true,
         choices: &[],
+        only: "",
     },
     Setting {
         name: "follow_redirects",
@@ -170,6 +233,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: true,
         choices: &[],
+        only: "http",
     },
     Setting {
         name: "max_redirects",
@@ -179,6 +243,7 @@ const SETTINGS: [Setting; 15] = [
         placeholder: "",
         required: true,
         choices: &[],
+        only: "http",
     },
 ];
 
@@ -385,6 +450,11 @@ fn values_of(spec: &MonitorSpec) -> HashMap<String, String> {
         .collect()
 }
 
+/// Text with every line break as CR LF, as line-based protocols expect.
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
 /// A whole number as a number, anything else as typed, for the API to name what is wrong.
 fn number(raw: &str) -> Value {
     raw.parse::<u64>()
@@ -408,12 +478,16 @@ fn headers(raw: &str) -> Result<Value, FieldError> {
 /// is left out, so it keeps its default or its value.
 fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
     let mut settings = Map::new();
-    for setting in &SETTINGS {
-        let Some(raw) = form.values.get(setting.name).map(|v| v.trim()) else {
+    let kind = form.values.get("kind").map_or("http", |k| k.trim());
+    for setting in SETTINGS.iter().filter(|s| s.applies_to(kind)) {
+        let Some(typed) = form.values.get(setting.name) else {
             continue;
         };
+        let raw = typed.trim();
         let value = match setting.name {
             "follow_redirects" | "inverted" => Value::Bool(raw == "true"),
+            // Bytes to send are sent as typed, trailing line breaks included.
+            "send" if !raw.is_empty() => Value::from(crlf(typed)),
             "headers" => headers(raw)?,
             _ if raw.is_empty() && !setting.required => Value::Null,
             "assertions" => serde_json::from_str(raw)
@@ -623,7 +697,7 @@ impl DeletePage {
             csrf: user.csrf,
             id: m.id,
             name: m.spec.name.as_str().to_owned(),
-            url: m.spec.url.as_str().to_owned(),
+            url: m.spec.url().to_owned(),
             typed,
             error,
         }
@@ -661,7 +735,7 @@ pub async fn delete(
     user.check(&form.csrf)?;
     let typed = form.confirm_url.trim();
     let deleted = actions::delete(&state, user.user.id, id, |m| {
-        if typed == m.spec.url.as_str() {
+        if typed == m.spec.url() {
             Ok(())
         } else {
             Err(ApiError::Invalid(FieldError::new(

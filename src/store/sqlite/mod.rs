@@ -39,7 +39,8 @@ macro_rules! select_monitor {
                     s.status, s.status_since, s.last_at, s.last_status_code, s.last_latency_ms, \
                     s.last_error_kind, s.last_error_message, s.last_dns_ms AS dns_ms, \
                     s.last_connect_ms AS connect_ms, s.last_tls_ms AS tls_ms, \
-                    s.last_ttfb_ms AS ttfb_ms, s.last_transfer_ms AS transfer_ms \
+                    s.last_ttfb_ms AS ttfb_ms, s.last_transfer_ms AS transfer_ms, \
+                    s.cert_expires_at \
              FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id ",
             $($tail)?
         )
@@ -289,11 +290,12 @@ impl Store for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO monitors (user_id, name, kind, url, interval_s, remind_every_s, spec, paused, \
                  created_at, updated_at) \
-             VALUES (?, ?, 'http', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(owner.0)
         .bind(spec.name.as_str())
-        .bind(spec.url.as_str())
+        .bind(spec.kind().as_str())
+        .bind(spec.url())
         .bind(spec.interval.as_secs() as i64)
         .bind(remind_every_s(spec))
         .bind(serde_json::Value::Object(spec.to_json()).to_string())
@@ -320,6 +322,7 @@ impl Store for SqliteStore {
             status: Status::Pending,
             status_since: Some(now),
             last_check: None,
+            cert_expires_at: None,
             channels,
         })
     }
@@ -394,12 +397,13 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         sqlx::query(
-            "UPDATE monitors SET name = ?, url = ?, interval_s = ?, remind_every_s = ?, spec = ?, paused = ?, \
+            "UPDATE monitors SET name = ?, kind = ?, url = ?, interval_s = ?, remind_every_s = ?, spec = ?, paused = ?, \
                  updated_at = ? \
              WHERE id = ?",
         )
         .bind(spec.name.as_str())
-        .bind(spec.url.as_str())
+        .bind(spec.kind().as_str())
+        .bind(spec.url())
         .bind(spec.interval.as_secs() as i64)
         .bind(remind_every_s(spec))
         .bind(serde_json::Value::Object(spec.to_json()).to_string())

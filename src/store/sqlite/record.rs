@@ -6,6 +6,7 @@ use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
 use crate::probe::CheckError;
 use crate::store::{CheckRecord, RECENT_CHECKS, Recorded, Result};
+use crate::timestamp::Timestamp;
 use crate::verdict::{Status, Transition};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
@@ -53,7 +54,8 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
              streak_cause_kind = ?, streak_cause_message = ?, last_at = ?, last_status_code = ?, \
              last_latency_ms = ?, last_error_kind = ?, last_error_message = ?, \
              last_dns_ms = ?, last_connect_ms = ?, last_tls_ms = ?, last_ttfb_ms = ?, \
-             last_transfer_ms = ?, recent = substr(recent || ?, ?) \
+             last_transfer_ms = ?, recent = substr(recent || ?, ?), \
+             cert_expires_at = coalesce(?, cert_expires_at) \
          WHERE monitor_id = ?",
     )
     .bind(v.status.as_str())
@@ -75,6 +77,7 @@ async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bo
     .bind(if o.ok() { "1" } else { "0" })
     // A negative start counts from the end: the last RECENT_CHECKS characters.
     .bind(-(RECENT_CHECKS as i64))
+    .bind(o.cert_expires_at.map(Timestamp::as_millis))
     .bind(r.monitor.0)
     .execute(&mut *conn)
     .await?;

@@ -90,6 +90,7 @@ pub struct MonitorRow {
     last_error_message: Option<String>,
     #[sqlx(flatten)]
     last_phases: PhaseColumns,
+    cert_expires_at: Option<i64>,
 }
 
 /// A check's phases as stored, a column each.
@@ -125,6 +126,7 @@ impl MonitorRow {
                 latency_ms: latency(self.last_latency_ms.unwrap_or(0)),
                 error: error(self.last_error_kind, self.last_error_message)?,
                 phases: self.last_phases.into(),
+                cert_expires_at: None,
             }),
         };
         Ok(Monitor {
@@ -137,6 +139,7 @@ impl MonitorRow {
             status: status(&self.status)?,
             status_since: timestamp(self.status_since),
             last_check,
+            cert_expires_at: timestamp(self.cert_expires_at),
             channels,
         })
     }
@@ -189,6 +192,7 @@ impl CheckRow {
             latency_ms: latency(self.latency_ms),
             error: error(self.error_kind, self.error_message)?,
             phases: self.phases.into(),
+            cert_expires_at: None,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! for it, and waiting for conditions with a deadline.
 
 pub mod browser;
+pub mod certs;
 pub mod dns;
 pub mod service;
 pub mod signin;

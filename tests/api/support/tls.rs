@@ -30,7 +30,8 @@ impl TrustedServer {
     }
 }
 
-async fn serve(acceptor: tokio_rustls::TlsAcceptor) -> SocketAddr {
+/// An HTTPS server answering `secret` on loopback, with the certificate `acceptor` presents.
+pub async fn serve(acceptor: tokio_rustls::TlsAcceptor) -> SocketAddr {
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "secret" }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -1,0 +1,433 @@
+//! What a monitor checks, by kind: an HTTP request, a TCP connection, a TLS handshake. Each
+//! kind's settings are parsed here from their own JSON fields and written back the same way;
+//! settings every kind shares (name, interval, thresholds) are the caller's.
+
+use super::assertions::Pattern;
+use super::{Assertions, Headers, HttpUrl, Method, StatusRanges};
+use crate::fields::{FieldError, Fields};
+use regex::RegexBuilder;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::net::IpAddr;
+use url::Url;
+
+/// The kinds of monitor. The names are part of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Http,
+    Tcp,
+    Tls,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Http, Kind::Tcp, Kind::Tls];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Tcp => "tcp",
+            Kind::Tls => "tls",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or_else(|| FieldError::new(field, "must be one of http, tcp, tls"))
+    }
+
+    /// The settings only monitors of this kind have.
+    pub fn own_settings(self) -> &'static [&'static str] {
+        match self {
+            Kind::Http => &[
+                "method",
+                "headers",
+                "body",
+                "follow_redirects",
+                "max_redirects",
+                "accepted_status",
+            ],
+            Kind::Tcp => &["send", "expect"],
+            Kind::Tls => &["starttls"],
+        }
+    }
+
+    /// The condition subjects a check of this kind observes.
+    fn subjects(self) -> &'static [&'static str] {
+        match self {
+            Kind::Http => &["status", "latency", "body", "json", "header", "cert_days"],
+            Kind::Tcp => &["latency"],
+            Kind::Tls => &["latency", "cert_days"],
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a monitor checks, with the settings of its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Http(HttpSettings),
+    Tcp(TcpSettings),
+    Tls(TlsSettings),
+}
+
+/// How an HTTP check is made and what counts as success.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSettings {
+    pub url: HttpUrl,
+    pub method: Method,
+    pub headers: Headers,
+    pub body: Option<String>,
+    pub follow_redirects: bool,
+    pub max_redirects: u8,
+    pub accepted_status: StatusRanges,
+}
+
+/// A TCP check: the port accepts a connection; optionally, after `send`, the reply matches
+/// `expect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpSettings {
+    pub endpoint: Endpoint,
+    pub send: Option<String>,
+    pub expect: Option<Expect>,
+}
+
+/// A TLS check: the handshake succeeds and the chain is valid for the host name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub endpoint: Endpoint,
+    /// Upgrade a plain connection first, as a mail server expects.
+    pub starttls: Option<StartTls>,
+}
+
+/// The protocols whose plain connections a TLS check can upgrade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartTls {
+    Smtp,
+}
+
+impl StartTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartTls::Smtp => "smtp",
+        }
+    }
+}
+
+/// A pattern a reply must match.
+#[derive(Clone, Debug)]
+pub struct Expect(pub Pattern);
+
+impl PartialEq for Expect {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.source == other.0.source
+    }
+}
+
+impl Eq for Expect {}
+
+/// A host and port written as `scheme://host:port`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    host: Host,
+    port: u16,
+    written: String,
+}
+
+/// A host name or an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    Name(String),
+    Ip(IpAddr),
+}
+
+impl Endpoint {
+    /// Parses `scheme://host:port`; `default_port` applies when the port is left out.
+    fn parse(
+        field: &str,
+        s: &str,
+        scheme: &str,
+        default_port: Option<u16>,
+    ) -> Result<Self, FieldError> {
+        let s = s.trim();
+        let form = match default_port {
+            Some(_) => format!("must be {scheme}://host or {scheme}://host:port"),
+            None => format!("must be {scheme}://host:port"),
+        };
+        let url = Url::parse(s).map_err(|_| FieldError::new(field, &form))?;
+        let bare = url.path().is_empty() || url.path() == "/";
+        if url.scheme() != scheme
+            || !bare
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err(FieldError::new(field, form));
+        }
+        let raw = url.host_str().filter(|h| !h.is_empty());
+        let raw = raw.ok_or_else(|| FieldError::new(field, "must name a host"))?;
+        let unbracketed = raw.trim_start_matches('[').trim_end_matches(']');
+        let host = match unbracketed.parse::<IpAddr>() {
+            Ok(ip) => Host::Ip(ip),
+            Err(_) => Host::Name(raw.to_ascii_lowercase()),
+        };
+        let port = url
+            .port()
+            .or(default_port)
+            .filter(|&p| p != 0)
+            .ok_or_else(|| FieldError::new(field, form))?;
+        let written = match &host {
+            Host::Ip(IpAddr::V6(ip)) => format!("{scheme}://[{ip}]:{port}"),
+            Host::Ip(ip) => format!("{scheme}://{ip}:{port}"),
+            Host::Name(name) => format!("{scheme}://{name}:{port}"),
+        };
+        Ok(Endpoint {
+            host,
+            port,
+            written,
+        })
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+
+    /// The host as written, for a name when none is given.
+    fn host_text(&self) -> String {
+        match &self.host {
+            Host::Name(n) => n.clone(),
+            Host::Ip(ip) => ip.to_string(),
+        }
+    }
+}
+
+const MAX_REDIRECTS_LIMIT: u64 = 20;
+const DEFAULT_MAX_REDIRECTS: u8 = 10;
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A pattern for a reply compiles to at most this much memory.
+const EXPECT_SIZE_LIMIT: usize = 256 * 1024;
+
+impl Target {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Target::Http(_) => Kind::Http,
+            Target::Tcp(_) => Kind::Tcp,
+            Target::Tls(_) => Kind::Tls,
+        }
+    }
+
+    /// The address checked, as the owner wrote it in `url`.
+    pub fn url(&self) -> &str {
+        match self {
+            Target::Http(h) => h.url.as_str(),
+            Target::Tcp(t) => t.endpoint.as_str(),
+            Target::Tls(t) => t.endpoint.as_str(),
+        }
+    }
+
+    /// The host, for a name when none is given.
+    pub fn host(&self) -> String {
+        match self {
+            Target::Http(h) => h.url.host().to_owned(),
+            Target::Tcp(t) => t.endpoint.host_text(),
+            Target::Tls(t) => t.endpoint.host_text(),
+        }
+    }
+
+    /// Parses the `url` and the settings of `kind` from `f`.
+    pub fn parse(kind: Kind, f: &Fields<'_>) -> Result<Self, FieldError> {
+        let url = f
+            .str("url")?
+            .ok_or_else(|| FieldError::new("url", "is required"))?;
+        Ok(match kind {
+            Kind::Http => Target::Http(http(HttpUrl::parse("url", url)?, f)?),
+            Kind::Tcp => Target::Tcp(TcpSettings {
+                endpoint: Endpoint::parse("url", url, "tcp", None)?,
+                send: match f.str("send")? {
+                    Some(s) if s.len() > MAX_BODY_BYTES => {
+                        return Err(FieldError::new("send", "must be at most 64 KiB"));
+                    }
+                    send => send.map(str::to_owned),
+                },
+                expect: f.str("expect")?.map(expect).transpose()?,
+            }),
+            Kind::Tls => Target::Tls(TlsSettings {
+                endpoint: Endpoint::parse("url", url, "tls", Some(443))?,
+                starttls: match f.str("starttls")? {
+                    None => None,
+                    Some("smtp") => Some(StartTls::Smtp),
+                    Some(_) => {
+                        return Err(FieldError::new(
+                            "starttls",
+                            "must be \"smtp\", or null for TLS from the first byte",
+                        ));
+                    }
+                },
+            }),
+        })
+    }
+
+    /// Refuses conditions a check of this kind cannot judge.
+    pub fn check_assertions(&self, assertions: &Assertions) -> Result<(), FieldError> {
+        let kind = self.kind();
+        for (i, c) in assertions.conditions().enumerate() {
+            let subject = c.subject();
+            let field = || assertions.field_of(i, "subject");
+            if !kind.subjects().contains(&subject) {
+                return Err(FieldError::new(
+                    field(),
+                    format!(
+                        "{subject} does not apply to {kind} monitors (they allow {})",
+                        kind.subjects().join(", ")
+                    ),
+                ));
+            }
+            if let Target::Http(h) = self
+                && subject == "cert_days"
+                && h.url.url().scheme() != "https"
+            {
+                return Err(FieldError::new(field(), "cert_days needs an https:// URL"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the `url` and the settings of the kind into `m`.
+    pub fn write_json(&self, m: &mut Map<String, Value>) {
+        m.insert("url".into(), self.url().into());
+        let optional = |s: &Option<String>| s.clone().map_or(Value::Null, Value::from);
+        match self {
+            Target::Http(h) => {
+                let headers: Map<String, Value> = h
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                        (k.as_str().to_owned(), Value::from(v))
+                    })
+                    .collect();
+                m.insert("method".into(), h.method.as_str().into());
+                m.insert("headers".into(), headers.into());
+                m.insert("body".into(), optional(&h.body));
+                m.insert("follow_redirects".into(), h.follow_redirects.into());
+                m.insert("max_redirects".into(), h.max_redirects.into());
+                m.insert(
+                    "accepted_status".into(),
+                    h.accepted_status.to_strings().into(),
+                );
+            }
+            Target::Tcp(t) => {
+                m.insert("send".into(), optional(&t.send));
+                let expect = t.expect.as_ref().map(|e| e.0.source.clone());
+                m.insert("expect".into(), optional(&expect));
+            }
+            Target::Tls(t) => {
+                let starttls = t.starttls.map(|s| s.as_str().to_owned());
+                m.insert("starttls".into(), optional(&starttls));
+            }
+        }
+    }
+}
+
+fn http(url: HttpUrl, f: &Fields<'_>) -> Result<HttpSettings, FieldError> {
+    let headers = match f.object("headers")? {
+        None => Headers::default(),
+        Some(h) => {
+            let mut pairs = Vec::with_capacity(h.len());
+            for (k, v) in h {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| FieldError::new(format!("headers.{k}"), "must be a string"))?;
+                pairs.push((k.as_str(), v));
+            }
+            Headers::parse("headers", pairs)?
+        }
+    };
+    let body = f.str("body")?.map(str::to_owned);
+    if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
+        return Err(FieldError::new("body", "must be at most 64 KiB"));
+    }
+    let max_redirects = match f.u64("max_redirects")? {
+        None => DEFAULT_MAX_REDIRECTS,
+        Some(n) if n <= MAX_REDIRECTS_LIMIT => n as u8,
+        Some(_) => return Err(FieldError::new("max_redirects", "must be between 0 and 20")),
+    };
+    Ok(HttpSettings {
+        url,
+        method: match f.str("method")? {
+            Some(m) => Method::parse("method", m)?,
+            None => Method::default(),
+        },
+        headers,
+        body,
+        follow_redirects: f.bool("follow_redirects")?.unwrap_or(true),
+        max_redirects,
+        accepted_status: match f.array("accepted_status")? {
+            None => StatusRanges::default(),
+            Some(items) => StatusRanges::parse("accepted_status", items)?,
+        },
+    })
+}
+
+fn expect(source: &str) -> Result<Expect, FieldError> {
+    if source.is_empty() {
+        return Err(FieldError::new("expect", "must not be empty"));
+    }
+    let regex = RegexBuilder::new(source)
+        .size_limit(EXPECT_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            let why = e.to_string();
+            let why = why.lines().last().unwrap_or("invalid").trim().to_owned();
+            FieldError::new("expect", format!("is not a regular expression: {why}"))
+        })?;
+    Ok(Expect(Pattern {
+        source: source.to_owned(),
+        regex,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_need_their_scheme_a_host_and_a_port() {
+        let e = Endpoint::parse("url", " tcp://DB.example.com:5432 ", "tcp", None).unwrap();
+        assert_eq!(e.host(), &Host::Name("db.example.com".into()));
+        assert_eq!((e.port(), e.as_str()), (5432, "tcp://db.example.com:5432"));
+        let e = Endpoint::parse("url", "tcp://[::1]:22", "tcp", None).unwrap();
+        assert_eq!(e.host(), &Host::Ip("::1".parse().unwrap()));
+        assert_eq!(e.as_str(), "tcp://[::1]:22");
+        let e = Endpoint::parse("url", "tls://127.0.0.1", "tls", Some(443)).unwrap();
+        assert_eq!(e.as_str(), "tls://127.0.0.1:443");
+        for bad in [
+            "tcp://db",
+            "tcp://db:0",
+            "http://db:80",
+            "tcp://:80",
+            "tcp://db:80/path",
+            "tcp://u:p@db:80",
+            "db:80",
+            "tcp://db:99999",
+        ] {
+            let e = Endpoint::parse("url", bad, "tcp", None).unwrap_err();
+            assert_eq!(e.field, "url", "{bad}");
+        }
+    }
+}
