@@ -6,6 +6,7 @@ mod assertions;
 mod dns;
 mod http;
 mod outcome;
+mod ping;
 
 pub use dns::DnsSettings;
 pub use outcome::{CheckError, ErrorKind, Outcome, Phases};
