@@ -7,6 +7,7 @@ mod connection;
 mod dns;
 mod http;
 mod outcome;
+mod ping;
 mod tcp;
 mod tls;
 
