@@ -5,11 +5,13 @@
 mod assertions;
 mod duration;
 mod input;
+mod schedule;
 mod values;
 
 pub use assertions::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
 pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
+pub use schedule::{Cron, EARLY_ALLOWANCE, Expectation, Grace, Schedule, TimeZoneName};
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
 
 use serde::{Deserialize, Serialize};
