@@ -6,6 +6,7 @@ mod assertions;
 mod duration;
 mod input;
 mod kind;
+mod schedule;
 mod values;
 
 pub use assertions::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
@@ -14,6 +15,7 @@ pub use input::MonitorInput;
 pub use kind::{
     Endpoint, Expect, Host, HttpSettings, Kind, StartTls, Target, TcpSettings, TlsSettings,
 };
+pub use schedule::{Cron, EARLY_ALLOWANCE, Expectation, Grace, Schedule, TimeZoneName};
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
 
 use serde::{Deserialize, Serialize};
