@@ -129,6 +129,7 @@ pub async fn owned(state: &AppState, owner: UserId, id: MonitorId) -> ApiResult<
 
 /// Creates a monitor and starts checking it, unless it is created paused.
 pub async fn create(state: &AppState, owner: UserId, input: MonitorInput) -> ApiResult<Monitor> {
+    state.prober.can_check(&input.spec)?;
     let paused = input.paused.unwrap_or(false);
     let channels = match &input.channels {
         Some(ids) => ChannelChoice::These(ids),
@@ -148,6 +149,7 @@ pub async fn create(state: &AppState, owner: UserId, input: MonitorInput) -> Api
 
 /// Checks what `spec` describes once, now, storing nothing: to try a monitor before saving it.
 pub async fn try_check(state: &AppState, owner: UserId, spec: &MonitorSpec) -> ApiResult<Outcome> {
+    state.prober.can_check(spec)?;
     state.trial_checks.check(&owner)?;
     state
         .prober
@@ -183,6 +185,7 @@ pub async fn change(
     let _guard = state.locks.lock(id).await;
     let current = owned(state, owner, id).await?;
     let input = compute(&current)?;
+    state.prober.can_check(&input.spec)?;
     let now = Timestamp::now();
     let channels = input.channels.as_deref();
     let pausing = input.paused.unwrap_or(current.paused);

@@ -137,6 +137,23 @@ pub enum Condition {
     },
     /// Whole days until the earliest expiry in the server's certificate chain.
     CertDays { op: Op, days: i64 },
+    /// A DNS answer's response code, such as NOERROR or NXDOMAIN.
+    Rcode { op: Op, code: String },
+    /// A DNS answer's records: one of them is (`contains`) or matches a value, they are
+    /// exactly a set (`==`), or (with `of_length`) how many there are.
+    Answers {
+        op: Op,
+        value: AnswersValue,
+        of_length: bool,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub enum AnswersValue {
+    Text(TextValue),
+    /// Records as a set, in any order.
+    Set(Vec<String>),
+    Count(u64),
 }
 
 impl Condition {
@@ -149,6 +166,8 @@ impl Condition {
             Condition::Json { .. } => "json",
             Condition::Header { .. } => "header",
             Condition::CertDays { .. } => "cert_days",
+            Condition::Rcode { .. } => "rcode",
+            Condition::Answers { .. } => "answers",
         }
     }
 }
@@ -298,7 +317,7 @@ fn condition(field: &str, obj: &Map<String, Value>) -> Result<Condition, FieldEr
     let subject = get_str("subject")?.ok_or_else(|| {
         FieldError::new(
             at("subject"),
-            "is required: status, latency, body, json, header or cert_days",
+            "is required: status, latency, body, json, header, cert_days, rcode or answers",
         )
     })?;
     let op_text = get_str("op")?.ok_or_else(|| FieldError::new(at("op"), "is required"))?;
@@ -487,9 +506,65 @@ fn condition(field: &str, obj: &Map<String, Value>) -> Result<Condition, FieldEr
                 .ok_or_else(|| FieldError::new(at("value"), "must be a number of days"))?;
             Ok(Condition::CertDays { op, days })
         }
+        "rcode" => {
+            no_extra(&[])?;
+            allowed(&[Op::Eq, Op::Ne], "a response code")?;
+            let code = value
+                .and_then(Value::as_str)
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
+                .ok_or_else(|| {
+                    FieldError::new(at("value"), "must be a response code such as NXDOMAIN")
+                })?;
+            Ok(Condition::Rcode { op, code })
+        }
+        "answers" => {
+            no_extra(&["of"])?;
+            let of_length = match get_str("of")? {
+                None => false,
+                Some("length") => true,
+                Some(_) => return Err(FieldError::new(at("of"), "must be \"length\"")),
+            };
+            let value = if of_length {
+                allowed(&ORDER, "the number of answers")?;
+                AnswersValue::Count(number("a number of answers")?)
+            } else if matches!(op, Op::Eq | Op::Ne) {
+                let items = value.and_then(Value::as_array).ok_or_else(|| {
+                    FieldError::new(at("value"), "must be a list of records, in any order")
+                })?;
+                let mut set = items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| FieldError::new(at("value"), "must be a list of texts"))?;
+                set.sort();
+                AnswersValue::Set(set)
+            } else {
+                allowed(
+                    &[
+                        Op::Eq,
+                        Op::Ne,
+                        Op::Contains,
+                        Op::NotContains,
+                        Op::Matches,
+                        Op::NotMatches,
+                    ],
+                    "answers",
+                )?;
+                AnswersValue::Text(text(&at("value"), op, value)?)
+            };
+            Ok(Condition::Answers {
+                op,
+                value,
+                of_length,
+            })
+        }
         other => Err(FieldError::new(
             at("subject"),
-            format!("{other:?} is not one of status, latency, body, json, header, cert_days"),
+            format!(
+                "{other:?} is not one of status, latency, body, json, header, cert_days, rcode, \
+                 answers"
+            ),
         )),
     }
 }

@@ -1,14 +1,16 @@
-//! What a monitor checks, by kind: an HTTP request, a TCP connection, a TLS handshake. Each
+//! What a monitor checks, by kind: an HTTP request, a TCP connection, a TLS handshake, a DNS
+//! question, ICMP echo requests. Each
 //! kind's settings are parsed here from their own JSON fields and written back the same way;
 //! settings every kind shares (name, interval, thresholds) are the caller's.
 
 use super::assertions::Pattern;
+use super::dns::{RecordType, check_name, parse_server};
 use super::{Assertions, Headers, HttpUrl, Method, StatusRanges};
 use crate::fields::{FieldError, Fields};
 use regex::RegexBuilder;
 use serde_json::{Map, Value};
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use url::Url;
 
 /// The kinds of monitor. The names are part of the API.
@@ -17,16 +19,20 @@ pub enum Kind {
     Http,
     Tcp,
     Tls,
+    Dns,
+    Ping,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Http, Kind::Tcp, Kind::Tls];
+    pub const ALL: [Kind; 5] = [Kind::Http, Kind::Tcp, Kind::Tls, Kind::Dns, Kind::Ping];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Http => "http",
             Kind::Tcp => "tcp",
             Kind::Tls => "tls",
+            Kind::Dns => "dns",
+            Kind::Ping => "ping",
         }
     }
 
@@ -34,7 +40,7 @@ impl Kind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| FieldError::new(field, "must be one of http, tcp, tls"))
+            .ok_or_else(|| FieldError::new(field, "must be one of http, tcp, tls, dns, ping"))
     }
 
     /// The settings only monitors of this kind have.
@@ -50,6 +56,8 @@ impl Kind {
             ],
             Kind::Tcp => &["send", "expect"],
             Kind::Tls => &["starttls"],
+            Kind::Dns => &["record_type", "resolver"],
+            Kind::Ping => &["packets", "max_loss_percent"],
         }
     }
 
@@ -59,6 +67,8 @@ impl Kind {
             Kind::Http => &["status", "latency", "body", "json", "header", "cert_days"],
             Kind::Tcp => &["latency"],
             Kind::Tls => &["latency", "cert_days"],
+            Kind::Dns => &["latency", "rcode", "answers"],
+            Kind::Ping => &["latency"],
         }
     }
 }
@@ -75,6 +85,35 @@ pub enum Target {
     Http(HttpSettings),
     Tcp(TcpSettings),
     Tls(TlsSettings),
+    Dns(DnsQuestion),
+    Ping(PingSettings),
+}
+
+/// A DNS check: a question about `name` for one record type, to `resolver` or the system's.
+/// With no condition on them, the response code must be NOERROR with at least one answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsQuestion {
+    name: String,
+    pub record_type: RecordType,
+    /// The server asked; the system's first nameserver when `None`.
+    pub resolver: Option<SocketAddr>,
+    written: String,
+}
+
+impl DnsQuestion {
+    /// The name asked about.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A ping check: `packets` ICMP echo requests; more than `max_loss_percent` lost is a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PingSettings {
+    pub host: Host,
+    pub packets: u8,
+    pub max_loss_percent: u8,
+    written: String,
 }
 
 /// How an HTTP check is made and what counts as success.
@@ -209,11 +248,107 @@ impl Endpoint {
 
     /// The host as written, for a name when none is given.
     fn host_text(&self) -> String {
-        match &self.host {
-            Host::Name(n) => n.clone(),
-            Host::Ip(ip) => ip.to_string(),
-        }
+        host_text(&self.host)
     }
+}
+
+fn host_text(host: &Host) -> String {
+    match host {
+        Host::Name(n) => n.clone(),
+        Host::Ip(ip) => ip.to_string(),
+    }
+}
+
+/// Echo requests per check, at most.
+pub const MAX_PACKETS: u8 = 10;
+const DEFAULT_PACKETS: u8 = 3;
+/// Up to half the packets may be lost: a lost packet now and then is no outage.
+const DEFAULT_MAX_LOSS_PERCENT: u8 = 50;
+
+fn dns(url: &str, f: &Fields<'_>) -> Result<DnsQuestion, FieldError> {
+    let form = "must be dns://name, e.g. dns://example.com";
+    let name = url
+        .trim()
+        .strip_prefix("dns://")
+        .ok_or_else(|| FieldError::new("url", form))?
+        .trim_end_matches('/')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if name.is_empty() || name.contains(['/', '?', '#', ':', '@']) {
+        return Err(FieldError::new("url", form));
+    }
+    check_name(&name).map_err(|e| FieldError::new("url", e.to_string()))?;
+    Ok(DnsQuestion {
+        written: format!("dns://{name}"),
+        name,
+        record_type: match f.str("record_type")? {
+            None => RecordType::A,
+            Some(t) => t.parse().map_err(|e: super::dns::UnknownRecordType| {
+                FieldError::new("record_type", e.to_string())
+            })?,
+        },
+        resolver: f
+            .str("resolver")?
+            .map(|r| parse_server(r).map_err(|e| FieldError::new("resolver", e.to_string())))
+            .transpose()?,
+    })
+}
+
+fn ping(url: &str, f: &Fields<'_>) -> Result<PingSettings, FieldError> {
+    let form = "must be ping://host, e.g. ping://192.0.2.1 or ping://example.com";
+    let parsed = Url::parse(url.trim()).map_err(|_| FieldError::new("url", form))?;
+    let bare = parsed.path().is_empty() || parsed.path() == "/";
+    if parsed.scheme() != "ping"
+        || !bare
+        || parsed.port().is_some()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+    {
+        return Err(FieldError::new("url", form));
+    }
+    let raw = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| FieldError::new("url", "must name a host"))?;
+    let unbracketed = raw.trim_start_matches('[').trim_end_matches(']');
+    let host = match unbracketed.parse::<IpAddr>() {
+        Ok(ip) if ip.is_unspecified() || ip.is_multicast() => {
+            return Err(FieldError::new(
+                "url",
+                "must be an address that can answer: not unspecified or multicast",
+            ));
+        }
+        Ok(IpAddr::V4(v4)) if v4.is_broadcast() => {
+            return Err(FieldError::new("url", "must not be a broadcast address"));
+        }
+        Ok(ip) => Host::Ip(ip),
+        Err(_) => Host::Name(raw.to_ascii_lowercase()),
+    };
+    let packets = match f.u64("packets")? {
+        None => DEFAULT_PACKETS,
+        Some(n) => u8::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_PACKETS).contains(n))
+            .ok_or_else(|| FieldError::new("packets", "must be between 1 and 10"))?,
+    };
+    let max_loss_percent = match f.u64("max_loss_percent")? {
+        None => DEFAULT_MAX_LOSS_PERCENT,
+        Some(n) => u8::try_from(n)
+            .ok()
+            .filter(|n| *n < 100)
+            .ok_or_else(|| FieldError::new("max_loss_percent", "must be between 0 and 99"))?,
+    };
+    let written = match &host {
+        Host::Ip(IpAddr::V6(ip)) => format!("ping://[{ip}]"),
+        other => format!("ping://{}", host_text(other)),
+    };
+    Ok(PingSettings {
+        host,
+        packets,
+        max_loss_percent,
+        written,
+    })
 }
 
 const MAX_REDIRECTS_LIMIT: u64 = 20;
@@ -228,6 +363,8 @@ impl Target {
             Target::Http(_) => Kind::Http,
             Target::Tcp(_) => Kind::Tcp,
             Target::Tls(_) => Kind::Tls,
+            Target::Dns(_) => Kind::Dns,
+            Target::Ping(_) => Kind::Ping,
         }
     }
 
@@ -237,6 +374,8 @@ impl Target {
             Target::Http(h) => h.url.as_str(),
             Target::Tcp(t) => t.endpoint.as_str(),
             Target::Tls(t) => t.endpoint.as_str(),
+            Target::Dns(d) => &d.written,
+            Target::Ping(p) => &p.written,
         }
     }
 
@@ -246,6 +385,8 @@ impl Target {
             Target::Http(h) => h.url.host().to_owned(),
             Target::Tcp(t) => t.endpoint.host_text(),
             Target::Tls(t) => t.endpoint.host_text(),
+            Target::Dns(d) => d.name.clone(),
+            Target::Ping(p) => host_text(&p.host),
         }
     }
 
@@ -279,6 +420,8 @@ impl Target {
                     }
                 },
             }),
+            Kind::Dns => Target::Dns(dns(url, f)?),
+            Kind::Ping => Target::Ping(ping(url, f)?),
         })
     }
 
@@ -339,6 +482,15 @@ impl Target {
             Target::Tls(t) => {
                 let starttls = t.starttls.map(|s| s.as_str().to_owned());
                 m.insert("starttls".into(), optional(&starttls));
+            }
+            Target::Dns(d) => {
+                m.insert("record_type".into(), d.record_type.as_str().into());
+                let resolver = d.resolver.map(|r| r.to_string());
+                m.insert("resolver".into(), optional(&resolver));
+            }
+            Target::Ping(p) => {
+                m.insert("packets".into(), p.packets.into());
+                m.insert("max_loss_percent".into(), p.max_loss_percent.into());
             }
         }
     }

@@ -3,17 +3,25 @@
 //! once, at the edge ([`MonitorInput`]), into types that can only hold valid values.
 
 mod assertions;
+mod dns;
 mod duration;
 mod input;
 mod kind;
 mod schedule;
 mod values;
 
-pub use assertions::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
+pub use assertions::{
+    AnswersValue, Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue,
+};
+pub use dns::{
+    DEFAULT_PORT as DEFAULT_DNS_PORT, RecordType, check_name as check_dns_name,
+    parse_name as parse_dns_name, parse_server as parse_dns_server,
+};
 pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
 pub use kind::{
-    Endpoint, Expect, Host, HttpSettings, Kind, StartTls, Target, TcpSettings, TlsSettings,
+    DnsQuestion, Endpoint, Expect, Host, HttpSettings, Kind, MAX_PACKETS, PingSettings, StartTls,
+    Target, TcpSettings, TlsSettings,
 };
 pub use schedule::{Cron, EARLY_ALLOWANCE, Expectation, Grace, Schedule, TimeZoneName};
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};

@@ -3,7 +3,9 @@
 
 use super::Observed;
 use super::outcome::Phases;
-use crate::monitor::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
+use crate::monitor::{
+    AnswersValue, Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue,
+};
 use crate::timestamp::Timestamp;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -144,6 +146,17 @@ fn holds(
                 )
             })
         }
+        Condition::Rcode { op, code } => {
+            let found = r.rcode.as_deref().unwrap_or_default();
+            ((found == code) == (*op == Op::Eq))
+                .then_some(())
+                .ok_or_else(|| format!("rcode {} {code} but was {found}", op.as_str()))
+        }
+        Condition::Answers {
+            op,
+            value,
+            of_length,
+        } => answers(*op, value, *of_length, &r.answers),
         Condition::Header { name, op, text } => {
             let values: Vec<String> = r
                 .headers
@@ -253,6 +266,53 @@ fn matched(t: &TextValue, haystack: &str) -> (String, bool) {
     }
 }
 
+/// A DNS answer's records against a condition on them.
+fn answers(
+    op: Op,
+    value: &AnswersValue,
+    of_length: bool,
+    records: &[String],
+) -> Result<(), String> {
+    let shown_records = || {
+        let list: Vec<Value> = records.iter().map(|r| Value::from(r.as_str())).collect();
+        shown(&Value::from(list))
+    };
+    let (expected, ok) = match value {
+        AnswersValue::Count(n) if of_length => {
+            let count = records.len() as u64;
+            let ok = op.orders(count.cmp(n));
+            return ok
+                .then_some(())
+                .ok_or_else(|| format!("number of answers {} {n} but was {count}", op.as_str()));
+        }
+        AnswersValue::Count(_) => return Err("a count needs \"of\": \"length\"".into()),
+        AnswersValue::Set(set) => {
+            let mut sorted: Vec<String> = records.to_vec();
+            sorted.sort();
+            let list: Vec<Value> = set.iter().map(|r| Value::from(r.as_str())).collect();
+            (
+                shown(&Value::from(list)),
+                (sorted == *set) == (op == Op::Eq),
+            )
+        }
+        AnswersValue::Text(TextValue::Text(t)) => {
+            let found = records.iter().any(|r| r.eq_ignore_ascii_case(t));
+            (text_shown(t), found == (op == Op::Contains))
+        }
+        AnswersValue::Text(TextValue::Pattern(p)) => {
+            let found = records.iter().any(|r| p.regex.is_match(r));
+            (format!("/{}/", p.source), found == (op == Op::Matches))
+        }
+    };
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "answers {} {expected} but were {}",
+            op.as_str(),
+            shown_records()
+        )
+    })
+}
+
 /// Equal as JSON values, numbers by their value (1 and 1.0 are the same).
 fn same(a: &Value, b: &Value) -> bool {
     match (a.as_f64(), b.as_f64()) {
@@ -290,6 +350,7 @@ mod tests {
             status: Some(status),
             headers,
             body: bytes::Bytes::from(body.to_owned()),
+            ..Observed::default()
         };
         let judged = Judged {
             observed: &observed,

@@ -5,129 +5,21 @@
 //! referrals or try other servers, and remembers nothing but the system's nameserver.
 
 use super::{CheckError, ErrorKind, Failure};
-use crate::monitor::format_duration;
+use crate::monitor::{DEFAULT_DNS_PORT, RecordType, format_duration, parse_dns_name};
 use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType as WireType};
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::OnceCell;
 use tokio::time::{Instant, timeout_at};
 
-/// The port DNS servers listen on when none is given.
-pub const DEFAULT_PORT: u16 = 53;
-
 /// The largest UDP reply we ask servers for: the size DNS Flag Day 2020 settled on, which
 /// crosses common links unfragmented. A larger answer is truncated and asked for over TCP.
 const UDP_PAYLOAD: u16 = 1232;
-
-/// The record types a `dns` monitor can ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum RecordType {
-    A,
-    Aaaa,
-    Cname,
-    Mx,
-    Txt,
-    Ns,
-    Soa,
-}
-
-impl RecordType {
-    pub const ALL: [RecordType; 7] = [
-        RecordType::A,
-        RecordType::Aaaa,
-        RecordType::Cname,
-        RecordType::Mx,
-        RecordType::Txt,
-        RecordType::Ns,
-        RecordType::Soa,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordType::A => "A",
-            RecordType::Aaaa => "AAAA",
-            RecordType::Cname => "CNAME",
-            RecordType::Mx => "MX",
-            RecordType::Txt => "TXT",
-            RecordType::Ns => "NS",
-            RecordType::Soa => "SOA",
-        }
-    }
-
-    fn wire(self) -> WireType {
-        match self {
-            RecordType::A => WireType::A,
-            RecordType::Aaaa => WireType::AAAA,
-            RecordType::Cname => WireType::CNAME,
-            RecordType::Mx => WireType::MX,
-            RecordType::Txt => WireType::TXT,
-            RecordType::Ns => WireType::NS,
-            RecordType::Soa => WireType::SOA,
-        }
-    }
-}
-
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Case-insensitive: people write `mx` as often as `MX`.
-impl FromStr for RecordType {
-    type Err = UnknownRecordType;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownRecordType(s.to_owned()))
-    }
-}
-
-impl TryFrom<String> for RecordType {
-    type Error = UnknownRecordType;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<RecordType> for &'static str {
-    fn from(t: RecordType) -> Self {
-        t.as_str()
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown record type {0:?}; expected one of {list}", list = allowed_types())]
-pub struct UnknownRecordType(String);
-
-fn allowed_types() -> String {
-    RecordType::ALL.map(RecordType::as_str).join(", ")
-}
-
-/// A name that cannot be asked about.
-#[derive(Debug, thiserror::Error)]
-#[error("{name:?} is not a valid DNS name: {why}")]
-pub struct InvalidName {
-    name: String,
-    why: String,
-}
-
-/// A server address people wrote that is neither `ip` nor `ip:port`.
-#[derive(Debug, thiserror::Error)]
-#[error("{0:?} is not a DNS server address: expected an IP address, optionally with :port")]
-pub struct InvalidServer(String);
 
 /// What the server said: its response code and the records of the asked type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,43 +29,6 @@ pub struct DnsAnswer {
     /// One entry per record, written as in a zone file without the trailing dot: an address,
     /// a name, `10 mail.example.com`, a TXT record's strings joined, or an SOA's seven fields.
     pub answers: Vec<String>,
-}
-
-/// Reads a server as people give it: `192.0.2.1`, `192.0.2.1:5353`, `2001:db8::1` or
-/// `[2001:db8::1]:5353`; port 53 when none is given.
-pub fn parse_server(s: &str) -> Result<SocketAddr, InvalidServer> {
-    let s = s.trim();
-    if let Ok(addr) = s.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    let bare = s
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-        .unwrap_or(s);
-    bare.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, DEFAULT_PORT))
-        .map_err(|_| InvalidServer(s.to_owned()))
-}
-
-/// Checks that `name` can be asked about, for validating a monitor at the edge.
-pub fn check_name(name: &str) -> Result<(), InvalidName> {
-    parse_name(name).map(drop)
-}
-
-/// Names are absolute: a monitor's question must not depend on this machine's search domains.
-fn parse_name(name: &str) -> Result<Name, InvalidName> {
-    let invalid = |why: String| InvalidName {
-        name: name.to_owned(),
-        why,
-    };
-    if name.is_empty() || name.contains(char::is_whitespace) {
-        return Err(invalid("empty or containing spaces".to_owned()));
-    }
-    // Relaxed, because underscores are common in the names TXT records live at
-    // (`_dmarc.example.com`, `s1._domainkey.example.com`).
-    let mut parsed = Name::from_str_relaxed(name).map_err(|e| invalid(e.to_string()))?;
-    parsed.set_fqdn(true);
-    Ok(parsed)
 }
 
 /// Asks DNS questions. Create one and share it: it reads the system's nameserver once.
@@ -212,8 +67,9 @@ impl DnsQuerier {
         timeout: Duration,
     ) -> Result<DnsAnswer, Failure> {
         let deadline = Instant::now() + timeout;
-        let qname = parse_name(name).map_err(|e| CheckError::new(ErrorKind::Dns, e.to_string()))?;
-        let question = Query::query(qname, rtype.wire());
+        let qname =
+            parse_dns_name(name).map_err(|e| CheckError::new(ErrorKind::Dns, e.to_string()))?;
+        let question = Query::query(qname, wire(rtype));
         let too_late = |from: String| {
             let waited = format_duration(timeout);
             CheckError::new(
@@ -250,7 +106,7 @@ impl DnsQuerier {
                     let why = format!("no system DNS server: {} names none", path.display());
                     CheckError::new(ErrorKind::Dns, why)
                 })?;
-                Ok::<_, Failure>(SocketAddr::new(ip, DEFAULT_PORT))
+                Ok::<_, Failure>(SocketAddr::new(ip, DEFAULT_DNS_PORT))
             })
             .await?;
         Ok(*found)
@@ -445,6 +301,19 @@ fn name_text(name: &Name) -> String {
     match text.strip_suffix('.') {
         Some("") | None => text,
         Some(bare) => bare.to_owned(),
+    }
+}
+
+/// The type as it travels.
+fn wire(rtype: RecordType) -> WireType {
+    match rtype {
+        RecordType::A => WireType::A,
+        RecordType::Aaaa => WireType::AAAA,
+        RecordType::Cname => WireType::CNAME,
+        RecordType::Mx => WireType::MX,
+        RecordType::Txt => WireType::TXT,
+        RecordType::Ns => WireType::NS,
+        RecordType::Soa => WireType::SOA,
     }
 }
 
@@ -846,10 +715,10 @@ mod tests {
             let error = failed(result);
             assert_eq!(error.kind, ErrorKind::Dns, "{bad:?}: {error}");
             assert!(error.message.contains("not a valid DNS name"), "{error}");
-            assert!(check_name(bad).is_err(), "{bad:?}");
+            assert!(crate::monitor::check_dns_name(bad).is_err(), "{bad:?}");
         }
         for good in ["example.test", "example.test.", "_dmarc.example.test", "."] {
-            assert!(check_name(good).is_ok(), "{good:?}");
+            assert!(crate::monitor::check_dns_name(good).is_ok(), "{good:?}");
         }
     }
 
@@ -877,41 +746,5 @@ mod tests {
             Some("::1".parse().unwrap())
         );
         assert_eq!(first_nameserver("search example.test\n"), None);
-    }
-
-    #[test]
-    fn record_types_parse_in_any_case_and_an_unknown_one_names_the_allowed() {
-        for t in RecordType::ALL {
-            assert_eq!(t.as_str().parse::<RecordType>().unwrap(), t);
-            assert_eq!(t.as_str().to_lowercase().parse::<RecordType>().unwrap(), t);
-            let json = serde_json::to_value(t).unwrap();
-            assert_eq!(json, t.as_str());
-            assert_eq!(serde_json::from_value::<RecordType>(json).unwrap(), t);
-        }
-        let error = "PTR".parse::<RecordType>().unwrap_err().to_string();
-        assert!(error.contains("\"PTR\""), "{error}");
-        assert!(
-            error.contains("A, AAAA, CNAME, MX, TXT, NS, SOA"),
-            "{error}"
-        );
-        assert!(serde_json::from_value::<RecordType>("SRV".into()).is_err());
-    }
-
-    #[test]
-    fn servers_are_an_ip_with_port_53_unless_one_is_given() {
-        let cases = [
-            ("192.0.2.1", "192.0.2.1:53"),
-            ("192.0.2.1:5353", "192.0.2.1:5353"),
-            ("2001:db8::1", "[2001:db8::1]:53"),
-            ("[2001:db8::1]", "[2001:db8::1]:53"),
-            ("[2001:db8::1]:5353", "[2001:db8::1]:5353"),
-        ];
-        for (written, addr) in cases {
-            assert_eq!(parse_server(written).unwrap().to_string(), addr);
-        }
-        for bad in ["", "dns.example.test", "192.0.2.1:dns", "192.0.2.1:70000"] {
-            let error = parse_server(bad).unwrap_err().to_string();
-            assert!(error.contains("not a DNS server address"), "{error}");
-        }
     }
 }

@@ -81,6 +81,7 @@ pub(super) async fn check(
                 status: Some(status),
                 headers: answer.headers,
                 body: answer.body,
+                ..Observed::default()
             })
         } else {
             Err(Failure::Target(CheckError::new(

@@ -5,9 +5,10 @@
 mod assertions;
 mod connection;
 mod dns;
-#[allow(dead_code)] // until the `dns` monitor kind asks its questions through it
 mod dns_query;
+mod echo;
 mod http;
+mod lookup;
 mod outcome;
 mod ping;
 mod tcp;
@@ -16,10 +17,12 @@ mod tls;
 pub use dns::DnsSettings;
 pub use outcome::{CheckError, ErrorKind, Outcome, Phases};
 
-use crate::monitor::{MonitorSpec, Target, format_duration};
+use crate::fields::FieldError;
+use crate::monitor::{Host, MonitorSpec, Target, format_duration};
 use crate::timestamp::Timestamp;
 use ::http::HeaderMap;
 use bytes::Bytes;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -33,6 +36,8 @@ pub struct Prober {
 
 struct Inner {
     resolver: dns::Resolver,
+    /// For DNS checks: asks afresh every time, with no cache.
+    querier: dns_query::DnsQuerier,
     /// For HTTPS: offers HTTP/1.1 by ALPN.
     http_tls: TlsConnector,
     /// For TLS checks of other protocols: offers no application protocol.
@@ -57,6 +62,11 @@ struct Observed {
     headers: HeaderMap,
     /// The response body or the reply, when conditions need it.
     body: Bytes,
+    /// A DNS answer's response code and records.
+    rcode: Option<String>,
+    answers: Vec<String>,
+    /// What the check's latency is instead of its whole duration (a ping's round trip).
+    latency: Option<Duration>,
 }
 
 impl Prober {
@@ -65,10 +75,22 @@ impl Prober {
         Ok(Prober {
             inner: Arc::new(Inner {
                 resolver: dns::Resolver::new(dns)?,
+                querier: dns_query::DnsQuerier::new(),
                 http_tls: http::tls_connector(tls.clone()),
                 plain_tls: TlsConnector::from(Arc::new(tls)),
             }),
         })
+    }
+
+    /// Refuses a monitor this machine cannot check: a ping where ICMP sockets are not allowed.
+    pub fn can_check(&self, spec: &MonitorSpec) -> Result<(), FieldError> {
+        match &spec.target {
+            Target::Ping(p) => {
+                let v6 = matches!(p.host, Host::Ip(IpAddr::V6(_)));
+                ping::available(v6).map_err(|e| FieldError::new("kind", e.to_string()))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub async fn check(&self, spec: &MonitorSpec) -> Result<Outcome, LocalFailure> {
@@ -90,10 +112,21 @@ impl Prober {
                 }
                 Target::Tcp(t) => tcp::check(t, &ways, &progress).await,
                 Target::Tls(t) => tls::check(t, &ways, &progress).await,
+                Target::Dns(d) => {
+                    let querier = &self.inner.querier;
+                    lookup::check(d, querier, &spec.assertions, &ways, &progress).await
+                }
+                Target::Ping(p) => echo::check(p, &ways, &progress).await,
             }
         };
         let result = tokio::time::timeout(timeout, run).await;
-        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        let latency_ms = match &result {
+            Ok(Ok(Observed {
+                latency: Some(rtt), ..
+            })) => ms(*rtt),
+            _ => ms(started.elapsed()),
+        };
         let phases = progress.phases();
         let cert_expires_at = progress.cert_expires_at();
         let (status_code, error) = match result {

@@ -95,10 +95,12 @@ pub enum ErrorKind {
     /// The response did not meet one of the monitor's conditions, or an inverted monitor's
     /// check passed.
     Assertion,
+    /// More ICMP echo requests were lost than the monitor allows.
+    Loss,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Dns,
         ErrorKind::Connect,
         ErrorKind::Tls,
@@ -108,6 +110,7 @@ impl ErrorKind {
         ErrorKind::Redirect,
         ErrorKind::Protocol,
         ErrorKind::Assertion,
+        ErrorKind::Loss,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -121,6 +124,7 @@ impl ErrorKind {
             ErrorKind::Redirect => "redirect",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Assertion => "assertion",
+            ErrorKind::Loss => "loss",
         }
     }
 

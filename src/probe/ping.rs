@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 /// Echo requests one check sends at most; a check sends at least one.
-pub(crate) const MAX_PACKETS: u8 = 10;
+pub(crate) use crate::monitor::MAX_PACKETS;
 
 const ICMPV4_ECHO_REPLY: u8 = 0;
 const ICMPV4_ECHO_REQUEST: u8 = 8;
@@ -72,7 +72,6 @@ pub(crate) struct RoundTrip {
     pub max: Duration,
 }
 
-#[allow(dead_code)] // Until the ping monitor kind calls it.
 impl PingReport {
     /// Requests that went unanswered, in percent of those sent; 100 when none was sent.
     pub(crate) fn loss_percent(&self) -> f64 {
@@ -85,7 +84,6 @@ impl PingReport {
 
 /// Whether this machine lets us open the ICMP socket a ping of this family needs, so a ping
 /// monitor can be refused up front. Opens and closes one socket; does not block.
-#[allow(dead_code)] // Until the ping monitor kind calls it.
 pub(crate) fn available(ip_v6: bool) -> Result<(), PingError> {
     open_socket(ip_v6).map(drop)
 }
@@ -93,7 +91,6 @@ pub(crate) fn available(ip_v6: bool) -> Result<(), PingError> {
 /// Sends `packets` echo requests (clamped to 1..=[`MAX_PACKETS`]) to `target`, `interval`
 /// apart, and collects the replies until all came back or `deadline` passes; returns by the
 /// deadline. A request not yet sent at the deadline is not sent and not counted.
-#[allow(dead_code)] // Until the ping monitor kind calls it.
 pub(crate) async fn ping(
     target: IpAddr,
     packets: u8,

@@ -2,6 +2,7 @@
 //! refuse or answer, and TLS servers with certificates made in the test.
 
 use crate::support::certs::{Authority, ServerCert};
+use crate::support::dns::DnsServer;
 use crate::support::smtp::{MailServer, TestCert};
 use crate::support::target::refusing_port;
 use crate::support::{TestApp, poll, spawn_app, spawn_app_with};
@@ -373,4 +374,135 @@ async fn each_kind_takes_only_its_own_settings_and_a_patch_can_change_the_kind()
     )
     .await;
     assert_eq!(found[0]["url"], "tls://example.com:443");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_monitor_asks_afresh_and_its_conditions_judge_the_answers() {
+    let app = spawn_app().await;
+    let dns = DnsServer::start().await;
+    dns.set("app.test", "A", &["192.0.2.1"]);
+    dns.set("app.test", "MX", &["10 mail.app.test"]);
+    let token = app.register("ada@example.com").await;
+    let resolver = dns.addr.to_string();
+    let pinned = app
+        .create_monitor(
+            &token,
+            json!({"kind": "dns", "url": "dns://App.Test.", "resolver": resolver, "interval": "1s",
+                   "failure_threshold": 1,
+                   "assertions": [{"subject": "answers", "op": "contains", "value": "192.0.2.1"}]}),
+        )
+        .await;
+    assert_eq!(pinned["url"], "dns://app.test", "{pinned}");
+    assert_eq!(pinned["record_type"], "A", "{pinned}");
+    let mail = app
+        .create_monitor(
+            &token,
+            json!({"kind": "dns", "url": "dns://app.test", "record_type": "mx",
+                   "resolver": resolver, "interval": "1h",
+                   "assertions": [{"subject": "answers", "op": "==",
+                                   "value": ["10 mail.app.test"]}]}),
+        )
+        .await;
+    let gone = app
+        .create_monitor(
+            &token,
+            json!({"kind": "dns", "url": "dns://old.app.test", "resolver": resolver,
+                   "interval": "1h"}),
+        )
+        .await;
+    let removed = app
+        .create_monitor(
+            &token,
+            json!({"kind": "dns", "url": "dns://old.app.test", "resolver": resolver,
+                   "interval": "1h",
+                   "assertions": [{"subject": "rcode", "op": "==", "value": "nxdomain"}]}),
+        )
+        .await;
+    let first = |m: &Value| m["id"].as_i64().unwrap();
+    let id = first(&pinned);
+    app.wait_for_status(&token, id, "up").await;
+    let check = app.wait_for_checks(&token, first(&mail), 1).await.remove(0);
+    assert_eq!(check["ok"], true, "{check}");
+    let check = app.wait_for_checks(&token, first(&gone), 1).await.remove(0);
+    assert_eq!(check["error"]["kind"], "dns", "{check}");
+    assert_eq!(message(&check), "old.app.test A: NXDOMAIN", "{check}");
+    let check = app
+        .wait_for_checks(&token, first(&removed), 1)
+        .await
+        .remove(0);
+    assert_eq!(check["ok"], true, "{check}");
+
+    // The record changes: the next check sees it, and says what it found.
+    dns.set("app.test", "A", &["192.0.2.9"]);
+    let down = app.wait_for_status(&token, id, "down").await;
+    assert_eq!(down["last_check"]["error"]["kind"], "assertion", "{down}");
+    assert_eq!(
+        message(&down["last_check"]),
+        "answers contains \"192.0.2.1\" but were [\"192.0.2.9\"]",
+        "{down}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_monitor_counts_replies_and_fails_when_too_many_are_lost() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let home = app
+        .create_monitor(
+            &token,
+            json!({"kind": "ping", "url": "ping://127.0.0.1", "interval": "1h"}),
+        )
+        .await;
+    assert_eq!(
+        (home["packets"].as_u64(), home["max_loss_percent"].as_u64()),
+        (Some(3), Some(50))
+    );
+    // TEST-NET-2 drops every packet here.
+    let silent = app
+        .create_monitor(
+            &token,
+            json!({"kind": "ping", "url": "ping://198.51.100.1", "interval": "1h",
+                   "timeout": "1s", "packets": 2}),
+        )
+        .await;
+    let check = app
+        .wait_for_checks(&token, home["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0);
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(check["latency_ms"].as_u64().unwrap() < 100, "{check}");
+    let check = app
+        .wait_for_checks(&token, silent["id"].as_i64().unwrap(), 1)
+        .await
+        .remove(0);
+    assert_eq!(check["error"]["kind"], "loss", "{check}");
+    assert!(
+        message(&check).starts_with("2 of 2 echo requests to 198.51.100.1 lost (100%"),
+        "{check}"
+    );
+    for (body, field) in [
+        (
+            json!({"kind": "ping", "url": "ping://127.0.0.1", "packets": 11}),
+            "packets",
+        ),
+        (json!({"kind": "ping", "url": "ping://224.0.0.1"}), "url"),
+        (json!({"kind": "ping", "url": "ping://127.0.0.1:80"}), "url"),
+        (
+            json!({"kind": "ping", "url": "ping://127.0.0.1", "max_loss_percent": 100}),
+            "max_loss_percent",
+        ),
+        (
+            json!({"kind": "dns", "url": "dns://a.test", "record_type": "PTR"}),
+            "record_type",
+        ),
+        (
+            json!({"kind": "dns", "url": "dns://a.test", "resolver": "dns.google"}),
+            "resolver",
+        ),
+        (json!({"kind": "dns", "url": "dns://a b"}), "url"),
+    ] {
+        let (status, error) = app.post("/api/monitors", &token, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
 }

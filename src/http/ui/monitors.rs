@@ -51,15 +51,16 @@ impl Setting {
     }
 }
 
-const SETTINGS: [Setting; 19] = [
+const SETTINGS: [Setting; 23] = [
     Setting {
         name: "kind",
         label: "Kind",
         kind: "select",
-        help: "What is checked: a web address, a TCP port, or a TLS certificate.",
+        help: "What is checked: a web address (http), a TCP port (tcp), a TLS certificate \
+               (tls), a DNS record (dns), or that a host answers ICMP echo requests (ping).",
         placeholder: "",
         required: true,
-        choices: &["http", "tcp", "tls"],
+        choices: &["http", "tcp", "tls", "dns", "ping"],
         only: "",
     },
     Setting {
@@ -77,7 +78,8 @@ const SETTINGS: [Setting; 19] = [
         label: "URL",
         kind: "url",
         help: "What to check: http:// or https:// for a web address, tcp://host:port for a \
-               port, tls://host:port for a certificate.",
+               port, tls://host:port for a certificate, dns://name for a DNS record, \
+               ping://host for a host.",
         placeholder: "https://example.com/health",
         required: true,
         choices: &[],
@@ -214,6 +216,47 @@ const SETTINGS: [Setting; 19] = [
         required: false,
         choices: &["", "smtp"],
         only: "tls",
+    },
+    Setting {
+        name: "record_type",
+        label: "Record type",
+        kind: "select",
+        help: "The records asked for.",
+        placeholder: "",
+        required: true,
+        choices: &["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA"],
+        only: "dns",
+    },
+    Setting {
+        name: "resolver",
+        label: "DNS server",
+        kind: "text",
+        help: "The server asked, as an address with an optional port; empty for this \
+               machine's.",
+        placeholder: "1.1.1.1:53",
+        required: false,
+        choices: &[],
+        only: "dns",
+    },
+    Setting {
+        name: "packets",
+        label: "Echo requests",
+        kind: "number",
+        help: "How many are sent each check, 1 to 10.",
+        placeholder: "",
+        required: true,
+        choices: &[],
+        only: "ping",
+    },
+    Setting {
+        name: "max_loss_percent",
+        label: "Loss allowed (%)",
+        kind: "number",
+        help: "More lost than this is a failed check, 0 to 99.",
+        placeholder: "",
+        required: true,
+        choices: &[],
+        only: "ping",
     },
     Setting {
         name: "inverted",
@@ -492,7 +535,8 @@ fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
             _ if raw.is_empty() && !setting.required => Value::Null,
             "assertions" => serde_json::from_str(raw)
                 .map_err(|e| FieldError::new("assertions", format!("is not JSON: {e}")))?,
-            "failure_threshold" | "success_threshold" | "max_redirects" => number(raw),
+            "failure_threshold" | "success_threshold" | "max_redirects" | "packets"
+            | "max_loss_percent" => number(raw),
             "accepted_status" => raw
                 .split(',')
                 .map(str::trim)
@@ -514,11 +558,22 @@ fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
 
 /// The form of a new monitor: the settings the API would give one, with no name or URL yet.
 fn defaults() -> HashMap<String, String> {
-    let mut any = Map::new();
-    any.insert("url".into(), "https://example.com/".into());
-    let mut values = MonitorInput::parse(&any)
-        .map(|input| values_of(&input.spec))
-        .unwrap_or_default();
+    // The defaults of every kind's own settings, with the shared ones of an http monitor.
+    let mut values = HashMap::new();
+    for (kind, url) in [
+        ("ping", "ping://192.0.2.1"),
+        ("dns", "dns://example.com"),
+        ("tls", "tls://example.com"),
+        ("tcp", "tcp://example.com:1"),
+        ("http", "https://example.com/"),
+    ] {
+        let mut any = Map::new();
+        any.insert("kind".into(), kind.into());
+        any.insert("url".into(), url.into());
+        if let Ok(input) = MonitorInput::parse(&any) {
+            values.extend(values_of(&input.spec));
+        }
+    }
     values.remove("name");
     values.remove("url");
     values
