@@ -3,6 +3,7 @@
 //! once, at the edge ([`MonitorInput`]), into types that can only hold valid values.
 
 mod assertions;
+mod cert_alert_days;
 mod duration;
 mod input;
 mod kind;
@@ -10,6 +11,7 @@ mod schedule;
 mod values;
 
 pub use assertions::{Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue};
+pub use cert_alert_days::CertAlertDays;
 pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
 pub use kind::{
