@@ -1,7 +1,8 @@
 //! Records check outcomes: applies the verdict to each and writes them in batches through one
-//! writer, so a result, the status change it causes and the incident it opens or closes are
-//! stored in one transaction. Probes hand results over without waiting: a slow database queues
-//! results in bounded memory (then drops and counts them) and is never taken for a down target.
+//! writer, so a result, the status change it causes and the incident it opens or closes (or the
+//! certificate alert it calls for) are stored in one transaction. Probes hand results over
+//! without waiting: a slow database queues results in bounded memory (then drops and counts
+//! them) and is never taken for a down target.
 //!
 //! The recorder is the only owner of verdict state while running. Pausing and resuming go
 //! through it, in order with the results: what was queued before a pause is written before it,
@@ -12,6 +13,7 @@ use crate::monitor::MonitorId;
 use crate::probe::Outcome;
 use crate::store::{CheckRecord, Store, StoreError};
 use crate::timestamp::Timestamp;
+use crate::verdict::certificate::{self, CertAlerted};
 use crate::verdict::{Thresholds, VerdictState};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,6 +112,8 @@ impl RecorderHandle {
 struct Tracked {
     verdict: VerdictState,
     last_at: Option<Timestamp>,
+    /// The last certificate alert; kept over a pause, since the certificate is the same.
+    cert_alerted: Option<CertAlerted>,
     paused: bool,
     /// Results of checks started before this are stale (they began before a resume).
     not_before: Option<Timestamp>,
@@ -142,6 +146,7 @@ impl Recorder {
                 let tracked = Tracked {
                     verdict: s.verdict,
                     last_at: s.last_at,
+                    cert_alerted: s.cert_alerted,
                     ..Tracked::default()
                 };
                 (s.monitor, tracked)
@@ -227,11 +232,24 @@ impl Recorder {
         if let Some(t) = &transition {
             tracing::info!(monitor = %monitor, from = t.from.as_str(), to = t.to.as_str(), "status changed");
         }
+        let cert_alert = outcome.cert_expires_at.and_then(|expires| {
+            certificate::alert_due(
+                tracked.cert_alerted,
+                expires,
+                outcome.at,
+                &thresholds.cert_alert_days,
+            )
+        });
+        if let Some(a) = cert_alert {
+            tracing::info!(monitor = %monitor, expires_at = %a.expires_at.to_rfc3339(), threshold_days = a.days, "certificate alert");
+            tracked.cert_alerted = Some(a);
+        }
         Some(CheckRecord {
             monitor,
             outcome,
             verdict: tracked.verdict.clone(),
             transition,
+            cert_alert,
         })
     }
 

@@ -1,8 +1,11 @@
 //! Turns a monitor's stream of check outcomes into status changes: `pending` until the first
 //! result, `down` only after `failure_threshold` consecutive failures, `up` again only after
 //! `success_threshold` consecutive successes. Pure: no I/O, no clock; the caller persists the state.
+//! Certificates about to expire are judged beside it, in [`certificate`].
 
-use crate::monitor::MonitorSpec;
+pub mod certificate;
+
+use crate::monitor::{CertAlertDays, MonitorSpec};
 use crate::probe::{CheckError, Outcome};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -34,11 +37,13 @@ impl Status {
     }
 }
 
-/// How many consecutive results it takes to change status. Zero is treated as one.
+/// How many consecutive results it takes to change status (zero is treated as one), and how
+/// few days left on a certificate it takes to alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Thresholds {
     pub failure: u32,
     pub success: u32,
+    pub cert_alert_days: CertAlertDays,
 }
 
 impl Thresholds {
@@ -46,6 +51,7 @@ impl Thresholds {
         Thresholds {
             failure: spec.failure_threshold.get(),
             success: spec.success_threshold.get(),
+            cert_alert_days: spec.target.cert_alert_days(),
         }
     }
 }
@@ -149,6 +155,7 @@ mod tests {
     const TWO_ONE: Thresholds = Thresholds {
         failure: 2,
         success: 1,
+        cert_alert_days: CertAlertDays::NONE,
     };
 
     fn ok(at: i64) -> Outcome {
@@ -230,6 +237,7 @@ mod tests {
         let t = Thresholds {
             failure: 1,
             success: 3,
+            ..TWO_ONE
         };
         let mut s = VerdictState::default();
         let changes = run(
@@ -257,6 +265,7 @@ mod tests {
         let t = Thresholds {
             failure: 3,
             success: 1,
+            ..TWO_ONE
         };
         let mut s = VerdictState::default();
         let mut outcomes = vec![ok(0)];
@@ -282,6 +291,7 @@ mod tests {
         let t = Thresholds {
             failure: 0,
             success: 0,
+            ..TWO_ONE
         };
         let mut s = VerdictState::default();
         assert_eq!(run(&mut s, t, &[ok(1), fail(2), ok(3)]).len(), 3);

@@ -1,9 +1,11 @@
-//! What an alert says: the facts of one status change, and their wording as a subject line,
-//! plain text and HTML. Each channel module builds its own service's format from these.
+//! What an alert says: the facts of one status change (or of a certificate about to expire),
+//! and their wording as a subject line, plain text and HTML. Each channel module builds its own
+//! service's format from these.
 
 use crate::monitor::format_duration;
 use crate::probe::CheckError;
 use crate::timestamp::Timestamp;
+use crate::verdict::certificate::{CertAlerted, days_left};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +18,9 @@ pub enum AlertKind {
     Paused,
     /// Sent from the channel's test button.
     Test,
+    /// The monitor's certificate expires in fewer days than one of its `cert_alert_days`, or
+    /// has expired.
+    Certificate,
 }
 
 /// How an alert should look: red, green, or grey.
@@ -38,12 +43,13 @@ impl Tone {
 }
 
 impl AlertKind {
-    const ALL: [AlertKind; 5] = [
+    const ALL: [AlertKind; 6] = [
         AlertKind::Down,
         AlertKind::Up,
         AlertKind::Reminder,
         AlertKind::Paused,
         AlertKind::Test,
+        AlertKind::Certificate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +59,7 @@ impl AlertKind {
             AlertKind::Reminder => "reminder",
             AlertKind::Paused => "paused",
             AlertKind::Test => "test",
+            AlertKind::Certificate => "certificate",
         }
     }
 
@@ -69,7 +76,9 @@ impl AlertKind {
         match self {
             AlertKind::Down | AlertKind::Reminder => Tone::Bad,
             AlertKind::Up => Tone::Good,
-            AlertKind::Paused | AlertKind::Test => Tone::Neutral,
+            // A warning, not an outage: while the certificate is valid the target works, and
+            // once it has expired the checks fail and a down alert says so in red.
+            AlertKind::Paused | AlertKind::Test | AlertKind::Certificate => Tone::Neutral,
         }
     }
 }
@@ -95,6 +104,8 @@ pub struct Alert {
     pub outage: Option<Duration>,
     /// The monitor's page, when upbeat knows its public address.
     pub link: Option<String>,
+    /// For `Certificate`: when the certificate expires and the threshold of days it crossed.
+    pub certificate: Option<CertAlerted>,
 }
 
 impl Alert {
@@ -112,6 +123,7 @@ impl Alert {
             down_since: None,
             outage: None,
             link: None,
+            certificate: None,
         }
     }
 
@@ -122,6 +134,7 @@ impl Alert {
             AlertKind::Up => "UP",
             AlertKind::Paused => "PAUSED",
             AlertKind::Test => "TEST",
+            AlertKind::Certificate => "CERTIFICATE",
         };
         format!("[{tag}] {}", self.monitor)
     }
@@ -150,7 +163,24 @@ impl Alert {
                 "Test alert from upbeat: alerts for {} will arrive here",
                 self.monitor
             ),
+            AlertKind::Certificate => {
+                let when = match self.cert_days_left() {
+                    None => "expires soon".to_owned(),
+                    Some(left) if left < 0 => "has expired".to_owned(),
+                    Some(0) => "expires within a day".to_owned(),
+                    Some(1) => "expires in 1 day".to_owned(),
+                    Some(left) => format!("expires in {left} days"),
+                };
+                format!("The certificate of {} {when}", self.monitor)
+            }
         }
+    }
+
+    /// For a certificate alert: whole days left when the check saw it, negative once expired.
+    pub fn cert_days_left(&self) -> Option<i64> {
+        self.certificate
+            .map(|c| days_left(c.expires_at, self.at))
+            .filter(|_| self.kind == AlertKind::Certificate)
     }
 
     /// The cause in words: `connect: connection refused (203.0.113.7:443)`.
@@ -178,6 +208,20 @@ impl Alert {
         }
         if let Some(d) = self.outage.filter(|_| self.kind == AlertKind::Up) {
             facts.push(("Outage", format_duration(d)));
+        }
+        if let Some(c) = self
+            .certificate
+            .filter(|_| self.kind == AlertKind::Certificate)
+        {
+            facts.push(("Certificate expires", c.expires_at.to_readable()));
+            facts.push((
+                "Threshold",
+                match c.days {
+                    0 => "expired".to_owned(),
+                    1 => "fewer than 1 day left".to_owned(),
+                    n => format!("fewer than {n} days left"),
+                },
+            ));
         }
         facts
     }
@@ -270,7 +314,64 @@ mod tests {
             down_since: Some(Timestamp::from_millis(1_700_000_000_000)),
             outage: Some(Duration::from_secs(90)),
             link: Some("https://upbeat.example/monitors/7".into()),
+            certificate: None,
         }
+    }
+
+    fn certificate(expires_in_ms: i64, days: u16) -> Alert {
+        let mut a = alert(AlertKind::Certificate);
+        a.cause = None;
+        a.incident = None;
+        a.down_since = None;
+        a.outage = None;
+        a.certificate = Some(CertAlerted {
+            expires_at: Timestamp::from_millis(a.at.as_millis() + expires_in_ms),
+            days,
+        });
+        a
+    }
+
+    #[test]
+    fn certificate_alerts_say_when_it_expires_and_which_threshold_was_crossed() {
+        const DAY: i64 = 86_400_000;
+        let soon = certificate(10 * DAY + 3_600_000, 14);
+        assert_eq!(soon.subject(), "[CERTIFICATE] Shop <main>");
+        assert_eq!(
+            soon.headline(),
+            "The certificate of Shop <main> expires in 10 days"
+        );
+        let text = soon.text();
+        assert!(
+            text.contains("Certificate expires: 2023-11-24 23:14:50 UTC"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Threshold: fewer than 14 days left"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Down since") && !text.contains("Outage"),
+            "{text}"
+        );
+        assert_eq!(
+            certificate(DAY, 1).headline(),
+            "The certificate of Shop <main> expires in 1 day"
+        );
+        assert_eq!(
+            certificate(DAY / 2, 1).headline(),
+            "The certificate of Shop <main> expires within a day"
+        );
+        let expired = certificate(-3 * DAY, 0);
+        assert_eq!(
+            expired.headline(),
+            "The certificate of Shop <main> has expired"
+        );
+        assert!(expired.text().contains("Threshold: expired"));
+        assert_eq!(expired.cert_days_left(), Some(-3));
+        assert_eq!(
+            AlertKind::parse("certificate"),
+            Some(AlertKind::Certificate)
+        );
     }
 
     #[test]

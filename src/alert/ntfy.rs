@@ -1,6 +1,6 @@
 //! ntfy: a JSON publish to the server's root, so titles need no header encoding.
 
-use super::message::{Alert, Tone};
+use super::message::{Alert, AlertKind, Tone};
 use super::send::Outgoing;
 use crate::monitor::HttpUrl;
 use crate::secret::Secret;
@@ -13,10 +13,11 @@ pub fn request(server: &HttpUrl, topic: &str, token: Option<&Secret>, alert: &Al
         "message": alert.text(),
         // 4 is "high": a down monitor should be seen; 3 is the default.
         "priority": if alert.kind.is_bad() { 4 } else { 3 },
-        "tags": [match alert.kind.tone() {
-            Tone::Bad => "rotating_light",
-            Tone::Good => "white_check_mark",
-            Tone::Neutral => "pause_button",
+        "tags": [match (alert.kind, alert.kind.tone()) {
+            (AlertKind::Certificate, _) => "warning",
+            (_, Tone::Bad) => "rotating_light",
+            (_, Tone::Good) => "white_check_mark",
+            (_, Tone::Neutral) => "pause_button",
         }],
     });
     if let Some(link) = &alert.link {

@@ -58,6 +58,12 @@ fn payload(alert: &Alert) -> serde_json::Value {
             "duration_seconds": alert.outage.map(|d| d.as_secs()),
         })),
         "link": alert.link,
+        "certificate": alert.cert_days_left().zip(alert.certificate).map(|(left, c)| json!({
+            "expires_at": c.expires_at,
+            "days_left": left,
+            "threshold_days": c.days,
+            "expired": c.expired(),
+        })),
         "sent_at": crate::timestamp::Timestamp::now(),
     })
 }

@@ -164,8 +164,12 @@ impl MonitorInput {
         if let Some(Value::String(kind)) = patch.get("kind")
             && kind.as_str() != current.kind().as_str()
         {
+            // A setting both kinds have (cert_alert_days of http and tls) stays.
+            let next = Kind::parse("kind", kind).ok();
             for own in current.kind().own_settings() {
-                merged.remove(*own);
+                if !next.is_some_and(|k| k.own_settings().contains(own)) {
+                    merged.remove(*own);
+                }
             }
         }
         let mut patch = patch.clone();
@@ -191,19 +195,24 @@ fn reject_foreign(obj: &Map<String, Value>, kind: Kind) -> Result<(), FieldError
         {
             continue;
         }
-        match Kind::ALL
+        let owners: Vec<&str> = Kind::ALL
             .into_iter()
-            .find(|k| k.own_settings().contains(&field))
-        {
+            .filter(|k| k.own_settings().contains(&field))
+            .map(Kind::as_str)
+            .collect();
+        match owners.as_slice() {
+            [] => return Err(FieldError::new(field, "is not a monitor setting")),
             // Another kind's setting left empty, as a client's template may send it, is harmless.
-            Some(_) if value.is_null() => {}
-            Some(other) => {
+            _ if value.is_null() => {}
+            _ => {
                 return Err(FieldError::new(
                     field,
-                    format!("applies to {other} monitors, not to {kind} monitors"),
+                    format!(
+                        "applies to {} monitors, not to {kind} monitors",
+                        owners.join(" and ")
+                    ),
                 ));
             }
-            None => return Err(FieldError::new(field, "is not a monitor setting")),
         }
     }
     Ok(())
@@ -471,5 +480,25 @@ mod tests {
         let e =
             MonitorInput::patch(&spec, json!({"kind": "tcp"}).as_object().unwrap()).unwrap_err();
         assert_eq!(e.field, "url");
+    }
+
+    #[test]
+    fn certificate_alert_days_belong_to_http_and_tls_and_survive_a_move_between_them() {
+        let s = parse(json!({"url": "https://a", "cert_alert_days": [7, 30]}))
+            .unwrap()
+            .spec;
+        assert_eq!(s.to_json()["cert_alert_days"], json!([30, 7]));
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        let default = parse(json!({"kind": "tls", "url": "tls://a"}))
+            .unwrap()
+            .spec;
+        assert_eq!(default.to_json()["cert_alert_days"], json!([30, 14, 7, 1]));
+        let e =
+            parse(json!({"kind": "tcp", "url": "tcp://a:1", "cert_alert_days": []})).unwrap_err();
+        assert_eq!(e.field, "cert_alert_days");
+        assert!(e.message.contains("http and tls monitors"), "{e:?}");
+        let tls = json!({"kind": "tls", "url": "tls://a"});
+        let moved = MonitorInput::patch(&s, tls.as_object().unwrap()).unwrap();
+        assert_eq!(moved.spec.to_json()["cert_alert_days"], json!([30, 7]));
     }
 }

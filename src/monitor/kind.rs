@@ -5,7 +5,7 @@
 
 use super::assertions::Pattern;
 use super::dns::{RecordType, check_name, parse_server};
-use super::{Assertions, Headers, HttpUrl, Method, StatusRanges};
+use super::{Assertions, CertAlertDays, Headers, HttpUrl, Method, StatusRanges};
 use crate::fields::{FieldError, Fields};
 use regex::RegexBuilder;
 use serde_json::{Map, Value};
@@ -53,9 +53,10 @@ impl Kind {
                 "follow_redirects",
                 "max_redirects",
                 "accepted_status",
+                "cert_alert_days",
             ],
             Kind::Tcp => &["send", "expect"],
-            Kind::Tls => &["starttls"],
+            Kind::Tls => &["starttls", "cert_alert_days"],
             Kind::Dns => &["record_type", "resolver"],
             Kind::Ping => &["packets", "max_loss_percent"],
         }
@@ -126,6 +127,8 @@ pub struct HttpSettings {
     pub follow_redirects: bool,
     pub max_redirects: u8,
     pub accepted_status: StatusRanges,
+    /// Days before the certificate expires to alert at (an https URL's).
+    pub cert_alert_days: CertAlertDays,
 }
 
 /// A TCP check: the port accepts a connection; optionally, after `send`, the reply matches
@@ -143,6 +146,8 @@ pub struct TlsSettings {
     pub endpoint: Endpoint,
     /// Upgrade a plain connection first, as a mail server expects.
     pub starttls: Option<StartTls>,
+    /// Days before the certificate expires to alert at.
+    pub cert_alert_days: CertAlertDays,
 }
 
 /// The protocols whose plain connections a TLS check can upgrade.
@@ -419,10 +424,20 @@ impl Target {
                         ));
                     }
                 },
+                cert_alert_days: cert_alert_days(f)?,
             }),
             Kind::Dns => Target::Dns(dns(url, f)?),
             Kind::Ping => Target::Ping(ping(url, f)?),
         })
+    }
+
+    /// When to alert before the certificate expires: never for kinds that see none.
+    pub fn cert_alert_days(&self) -> CertAlertDays {
+        match self {
+            Target::Http(h) => h.cert_alert_days,
+            Target::Tls(t) => t.cert_alert_days,
+            Target::Tcp(_) | Target::Dns(_) | Target::Ping(_) => CertAlertDays::NONE,
+        }
     }
 
     /// Refuses conditions a check of this kind cannot judge.
@@ -473,6 +488,7 @@ impl Target {
                     "accepted_status".into(),
                     h.accepted_status.to_strings().into(),
                 );
+                m.insert("cert_alert_days".into(), h.cert_alert_days.to_json());
             }
             Target::Tcp(t) => {
                 m.insert("send".into(), optional(&t.send));
@@ -482,6 +498,7 @@ impl Target {
             Target::Tls(t) => {
                 let starttls = t.starttls.map(|s| s.as_str().to_owned());
                 m.insert("starttls".into(), optional(&starttls));
+                m.insert("cert_alert_days".into(), t.cert_alert_days.to_json());
             }
             Target::Dns(d) => {
                 m.insert("record_type".into(), d.record_type.as_str().into());
@@ -533,7 +550,12 @@ fn http(url: HttpUrl, f: &Fields<'_>) -> Result<HttpSettings, FieldError> {
             None => StatusRanges::default(),
             Some(items) => StatusRanges::parse("accepted_status", items)?,
         },
+        cert_alert_days: cert_alert_days(f)?,
     })
+}
+
+fn cert_alert_days(f: &Fields<'_>) -> Result<CertAlertDays, FieldError> {
+    CertAlertDays::parse("cert_alert_days", f.array("cert_alert_days")?)
 }
 
 fn expect(source: &str) -> Result<Expect, FieldError> {

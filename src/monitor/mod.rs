@@ -3,6 +3,7 @@
 //! once, at the edge ([`MonitorInput`]), into types that can only hold valid values.
 
 mod assertions;
+mod cert_alert_days;
 mod dns;
 mod duration;
 mod input;
@@ -13,6 +14,7 @@ mod values;
 pub use assertions::{
     AnswersValue, Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue,
 };
+pub use cert_alert_days::CertAlertDays;
 pub use dns::{
     DEFAULT_PORT as DEFAULT_DNS_PORT, RecordType, check_name as check_dns_name,
     parse_name as parse_dns_name, parse_server as parse_dns_server,

@@ -12,6 +12,7 @@ use crate::fields::FieldError;
 use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
 use crate::timestamp::Timestamp;
+use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition, VerdictState};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -268,6 +269,8 @@ pub struct CheckRecord {
     pub outcome: Outcome,
     pub verdict: VerdictState,
     pub transition: Option<Transition>,
+    /// The certificate alert it calls for, which is also what the monitor remembers from now on.
+    pub cert_alert: Option<CertAlerted>,
 }
 
 /// A monitor's verdict state as last stored, to resume judging after a restart.
@@ -275,6 +278,8 @@ pub struct StoredVerdict {
     pub monitor: MonitorId,
     pub verdict: VerdictState,
     pub last_at: Option<Timestamp>,
+    /// The last certificate alert queued.
+    pub cert_alerted: Option<CertAlerted>,
 }
 
 /// A monitor to schedule at start-up.

@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod alerts;
+mod certificate_alerts;
 mod channel_pages;
 mod channels;
 mod delivery;

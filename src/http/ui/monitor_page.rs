@@ -1,7 +1,7 @@
-//! The page of one monitor: its status, uptime over days and months, response times, every
-//! check page by page, its incidents and the alerts it sent. Uptime and response times come
-//! from the hourly roll-ups, so the page costs the same whatever the length of the history. It
-//! keeps itself current while open, like the dashboard.
+//! The page of one monitor: its status, when its certificate expires, uptime over days and
+//! months, response times, every check page by page, its incidents and the alerts it sent.
+//! Uptime and response times come from the hourly roll-ups, so the page costs the same whatever
+//! the length of the history. It keeps itself current while open, like the dashboard.
 
 use super::charts;
 use super::live::{self, Draw, LivePart, Streaming};
@@ -12,6 +12,7 @@ use crate::http::actions;
 use crate::monitor::{MonitorId, format_duration};
 use crate::store::{BucketStats, Monitor};
 use crate::timestamp::{HOUR_MS, Timestamp};
+use crate::verdict::certificate::days_left;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -80,6 +81,8 @@ struct Live {
     status_label: &'static str,
     since: Option<String>,
     interval: String,
+    /// When the certificate expires, when a check has seen one.
+    certificate: Option<String>,
     paused: bool,
     uptimes: Vec<(&'static str, String)>,
     days: String,
@@ -180,6 +183,7 @@ impl View {
             status_label: status_label(m.shown_status()),
             since: m.status_since.map(Timestamp::to_readable),
             interval: m.spec.interval.to_string(),
+            certificate: m.cert_expires_at.map(|e| certificate_expiry(e, now)),
             paused: m.paused,
             uptimes,
             days: charts::buckets(&days, "Last 90 days"),
@@ -230,6 +234,19 @@ impl View {
                 })
                 .collect(),
         })
+    }
+}
+
+/// `Certificate expires 2027-01-30 23:59:59 UTC (in 10 days).`
+fn certificate_expiry(expires: Timestamp, now: Timestamp) -> String {
+    let date = expires.to_readable();
+    if expires < now {
+        return format!("Certificate expired {date}.");
+    }
+    match days_left(expires, now) {
+        0 => format!("Certificate expires {date} (within a day)."),
+        1 => format!("Certificate expires {date} (in 1 day)."),
+        n => format!("Certificate expires {date} (in {n} days)."),
     }
 }
 

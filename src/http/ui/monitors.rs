@@ -51,7 +51,7 @@ impl Setting {
     }
 }
 
-const SETTINGS: [Setting; 23] = [
+const SETTINGS: [Setting; 24] = [
     Setting {
         name: "kind",
         label: "Kind",
@@ -154,6 +154,17 @@ const SETTINGS: [Setting; 23] = [
         required: false,
         choices: &[],
         only: "",
+    },
+    Setting {
+        name: "cert_alert_days",
+        label: "Certificate alerts",
+        kind: "text",
+        help: "Days before the certificate expires to alert you, separated by commas, e.g. 30, \
+               14, 7, 1 (and once more when it has expired); empty for none.",
+        placeholder: "30, 14, 7, 1",
+        required: false,
+        choices: &[],
+        only: "http tls",
     },
     Setting {
         name: "headers",
@@ -532,6 +543,13 @@ fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
             // Bytes to send are sent as typed, trailing line breaks included.
             "send" if !raw.is_empty() => Value::from(crlf(typed)),
             "headers" => headers(raw)?,
+            // Empty is no certificate alerts, not the default.
+            "cert_alert_days" => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(number)
+                .collect(),
             _ if raw.is_empty() && !setting.required => Value::Null,
             "assertions" => serde_json::from_str(raw)
                 .map_err(|e| FieldError::new("assertions", format!("is not JSON: {e}")))?,

@@ -10,6 +10,7 @@ use crate::store::{
     StoreError,
 };
 use crate::timestamp::Timestamp;
+use crate::verdict::certificate::CertAlerted;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -249,6 +250,29 @@ pub async fn queue_down(
     Ok(queued.rows_affected())
 }
 
+/// Queues a certificate alert on every channel of the monitor.
+pub async fn queue_certificate(
+    conn: &mut SqliteConnection,
+    monitor: MonitorId,
+    alert: &CertAlerted,
+    at: Timestamp,
+) -> Result<u64> {
+    let queued = sqlx::query(
+        "INSERT INTO deliveries (user_id, monitor_id, channel_id, channel_name, channel_kind, \
+             kind, state, created_at, next_attempt_at, cert_expires_at, cert_days) \
+         SELECT c.user_id, mc.monitor_id, c.id, c.name, c.kind, 'certificate', 'pending', ?1, ?1, ?2, ?3 \
+         FROM monitor_channels mc JOIN channels c ON c.id = mc.channel_id \
+         WHERE mc.monitor_id = ?4",
+    )
+    .bind(at.as_millis())
+    .bind(alert.expires_at.as_millis())
+    .bind(i64::from(alert.days))
+    .bind(monitor.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(queued.rows_affected())
+}
+
 /// Ends an outage's alerts: queues `kind` (up, or paused) where its down alert went or is
 /// going, and drops the reminders still waiting. A pause also drops a down not yet sent: a
 /// paused monitor raises no alarm, and what was not said needs no taking back.
@@ -342,6 +366,8 @@ struct ClaimRow {
     ended_at: Option<i64>,
     incident_cause_kind: Option<String>,
     incident_cause_message: Option<String>,
+    cert_expires_at: Option<i64>,
+    cert_days: Option<i64>,
 }
 
 impl ClaimRow {
@@ -381,7 +407,10 @@ impl ClaimRow {
                     AlertKind::Down | AlertKind::Up => {
                         self.event_at.map_or(created_at, Timestamp::from_millis)
                     }
-                    AlertKind::Reminder | AlertKind::Paused | AlertKind::Test => created_at,
+                    AlertKind::Reminder
+                    | AlertKind::Paused
+                    | AlertKind::Test
+                    | AlertKind::Certificate => created_at,
                 },
                 cause: if kind.is_bad() { cause } else { None },
                 incident: self.incident_id,
@@ -391,6 +420,13 @@ impl ClaimRow {
                     _ => None,
                 },
                 link: None,
+                certificate: self.cert_expires_at.map(|expires| CertAlerted {
+                    expires_at: Timestamp::from_millis(expires),
+                    days: self
+                        .cert_days
+                        .and_then(|d| u16::try_from(d).ok())
+                        .unwrap_or(0),
+                }),
             },
         })
     }
@@ -500,7 +536,7 @@ pub async fn claim(
              m.id AS monitor_id, m.name AS monitor_name, m.url AS monitor_url, \
              e.at AS event_at, e.cause_kind AS event_cause_kind, e.cause_message AS event_cause_message, \
              i.started_at, i.ended_at, i.cause_kind AS incident_cause_kind, \
-             i.cause_message AS incident_cause_message \
+             i.cause_message AS incident_cause_message, d.cert_expires_at, d.cert_days \
          FROM deliveries d \
          LEFT JOIN channels c ON c.id = d.channel_id \
          LEFT JOIN deliveries dn ON dn.incident_id = d.incident_id AND dn.channel_id = d.channel_id \

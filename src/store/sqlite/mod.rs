@@ -471,7 +471,8 @@ impl Store for SqliteStore {
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {
         let rows: Vec<VerdictRow> = sqlx::query_as(
             "SELECT monitor_id, status, status_since, streak, streak_since, streak_cause_kind, \
-                    streak_cause_message, last_at FROM monitor_state",
+                    streak_cause_message, last_at, cert_alerted_expiry, cert_alerted_days \
+             FROM monitor_state",
         )
         .fetch_all(&self.reads)
         .await?;

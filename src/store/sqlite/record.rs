@@ -1,5 +1,6 @@
 //! Writing a batch of judged checks inside one transaction: verdict states, status events,
-//! incidents, the alerts they cause, the checks themselves and their hourly roll-ups.
+//! incidents, the alerts they cause (certificate alerts too, with what the monitor remembers of
+//! them), the checks themselves and their hourly roll-ups.
 
 use super::alerts;
 use crate::alert::message::AlertKind;
@@ -7,6 +8,7 @@ use crate::monitor::MonitorId;
 use crate::probe::CheckError;
 use crate::store::{CheckRecord, RECENT_CHECKS, Recorded, Result};
 use crate::timestamp::Timestamp;
+use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
@@ -27,6 +29,10 @@ pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> 
         if update_state(conn, record).await? {
             if let Some(t) = &record.transition {
                 recorded.alerts += record_transition(conn, record.monitor, t).await?;
+            }
+            if let Some(alert) = &record.cert_alert {
+                recorded.alerts +=
+                    record_cert_alert(conn, record.monitor, alert, record.outcome.at).await?;
             }
             kept.push(record);
         } else if !recorded.gone.contains(&record.monitor) {
@@ -136,6 +142,24 @@ async fn record_transition(
         }
         _ => Ok(0),
     }
+}
+
+/// Remembers the certificate alert and queues it on every channel of the monitor.
+async fn record_cert_alert(
+    conn: &mut SqliteConnection,
+    monitor: MonitorId,
+    alert: &CertAlerted,
+    at: Timestamp,
+) -> Result<u64> {
+    sqlx::query(
+        "UPDATE monitor_state SET cert_alerted_expiry = ?, cert_alerted_days = ? WHERE monitor_id = ?",
+    )
+    .bind(alert.expires_at.as_millis())
+    .bind(i64::from(alert.days))
+    .bind(monitor.0)
+    .execute(&mut *conn)
+    .await?;
+    alerts::queue_certificate(conn, monitor, alert, at).await
 }
 
 async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {

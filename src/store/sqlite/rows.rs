@@ -8,6 +8,7 @@ use crate::store::{
     BucketStats, Event, Incident, Monitor, MonitorSummary, Result, StoreError, StoredVerdict,
 };
 use crate::timestamp::Timestamp;
+use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, VerdictState};
 
 pub fn parse_spec(json: &str) -> Result<MonitorSpec> {
@@ -155,6 +156,8 @@ pub struct VerdictRow {
     streak_cause_kind: Option<String>,
     streak_cause_message: Option<String>,
     last_at: Option<i64>,
+    cert_alerted_expiry: Option<i64>,
+    cert_alerted_days: Option<i64>,
 }
 
 impl VerdictRow {
@@ -169,6 +172,14 @@ impl VerdictRow {
                 streak_cause: error(self.streak_cause_kind, self.streak_cause_message)?,
             },
             last_at: timestamp(self.last_at),
+            // Unreadable, it is forgotten: at worst a threshold is announced again.
+            cert_alerted: self
+                .cert_alerted_expiry
+                .zip(self.cert_alerted_days.and_then(|d| u16::try_from(d).ok()))
+                .map(|(expires, days)| CertAlerted {
+                    expires_at: Timestamp::from_millis(expires),
+                    days,
+                }),
         })
     }
 }
