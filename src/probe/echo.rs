@@ -29,7 +29,8 @@ pub(super) async fn check(
                 .ok_or_else(|| CheckError::new(ErrorKind::Dns, format!("{name}: no addresses")))?
         }
     };
-    progress.enter(Step::Wait);
+    // Echo requests have no steps worth timing: their round trip is the latency.
+    progress.leave();
     let spacing = SPACING.min(ways.timeout / (u32::from(settings.packets) + 1));
     let report = ping::ping(ip, settings.packets, spacing, ways.deadline - GIVE_UP_EARLY)
         .await
