@@ -52,10 +52,7 @@ impl Op {
     ];
 
     pub fn as_str(self) -> &'static str {
-        Op::ALL
-            .iter()
-            .find(|(op, _)| *op == self)
-            .map_or("?", |(_, s)| s)
+        name_in(&Op::ALL, self)
     }
 
     /// Whether `ordering` (actual against expected) satisfies an order comparison.
@@ -71,6 +68,19 @@ impl Op {
                 | (Op::Ge, Greater | Equal)
         )
     }
+}
+
+/// The name of `value` in a table of values and their names.
+fn name_in<T: Copy + PartialEq>(table: &[(T, &'static str)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or("?", |(_, name)| name)
+}
+
+/// The value `name` stands for in a table of values and their names.
+fn named<T: Copy>(table: &[(T, &'static str)], name: &str) -> Option<T> {
+    table.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
 }
 
 /// A step of a check whose time a latency condition can limit.
@@ -93,10 +103,7 @@ impl Phase {
     ];
 
     pub fn as_str(self) -> &'static str {
-        Phase::ALL
-            .iter()
-            .find(|(p, _)| *p == self)
-            .map_or("?", |(_, s)| s)
+        name_in(&Phase::ALL, self)
     }
 }
 
@@ -321,10 +328,7 @@ fn condition(field: &str, obj: &Map<String, Value>) -> Result<Condition, FieldEr
         )
     })?;
     let op_text = get_str("op")?.ok_or_else(|| FieldError::new(at("op"), "is required"))?;
-    let op = Op::ALL
-        .iter()
-        .find(|(_, s)| *s == op_text)
-        .map(|(op, _)| *op)
+    let op = named(&Op::ALL, op_text)
         .ok_or_else(|| FieldError::new(at("op"), format!("{op_text:?} is not an operator")))?;
     let value = obj.get("value");
     let allowed = |ops: &[Op], what: &str| {
@@ -384,16 +388,12 @@ fn condition(field: &str, obj: &Map<String, Value>) -> Result<Condition, FieldEr
             allowed(&[Op::Lt, Op::Le, Op::Gt, Op::Ge], "a latency")?;
             let phase = get_str("phase")?
                 .map(|p| {
-                    Phase::ALL
-                        .iter()
-                        .find(|(_, s)| *s == p)
-                        .map(|(ph, _)| *ph)
-                        .ok_or_else(|| {
-                            FieldError::new(
-                                at("phase"),
-                                "must be one of dns, connect, tls, ttfb, transfer",
-                            )
-                        })
+                    named(&Phase::ALL, p).ok_or_else(|| {
+                        FieldError::new(
+                            at("phase"),
+                            "must be one of dns, connect, tls, ttfb, transfer",
+                        )
+                    })
                 })
                 .transpose()?;
             let ms = u32::try_from(number("a number of milliseconds")?)

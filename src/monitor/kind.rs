@@ -199,43 +199,19 @@ impl Endpoint {
         scheme: &str,
         default_port: Option<u16>,
     ) -> Result<Self, FieldError> {
-        let s = s.trim();
         let form = match default_port {
             Some(_) => format!("must be {scheme}://host or {scheme}://host:port"),
             None => format!("must be {scheme}://host:port"),
         };
-        let url = Url::parse(s).map_err(|_| FieldError::new(field, &form))?;
-        let bare = url.path().is_empty() || url.path() == "/";
-        if url.scheme() != scheme
-            || !bare
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || !url.username().is_empty()
-            || url.password().is_some()
-        {
-            return Err(FieldError::new(field, form));
-        }
-        let raw = url.host_str().filter(|h| !h.is_empty());
-        let raw = raw.ok_or_else(|| FieldError::new(field, "must name a host"))?;
-        let unbracketed = raw.trim_start_matches('[').trim_end_matches(']');
-        let host = match unbracketed.parse::<IpAddr>() {
-            Ok(ip) => Host::Ip(ip),
-            Err(_) => Host::Name(raw.to_ascii_lowercase()),
-        };
-        let port = url
-            .port()
+        let (host, port) = host_url(field, s, scheme, &form)?;
+        let port = port
             .or(default_port)
             .filter(|&p| p != 0)
             .ok_or_else(|| FieldError::new(field, form))?;
-        let written = match &host {
-            Host::Ip(IpAddr::V6(ip)) => format!("{scheme}://[{ip}]:{port}"),
-            Host::Ip(ip) => format!("{scheme}://{ip}:{port}"),
-            Host::Name(name) => format!("{scheme}://{name}:{port}"),
-        };
         Ok(Endpoint {
+            written: format!("{scheme}://{host}:{port}"),
             host,
             port,
-            written,
         })
     }
 
@@ -262,6 +238,46 @@ fn host_text(host: &Host) -> String {
         Host::Name(n) => n.clone(),
         Host::Ip(ip) => ip.to_string(),
     }
+}
+
+/// As a URL writes it: an IPv6 address in brackets.
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+            Host::Ip(ip) => ip.fmt(f),
+            Host::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Reads `scheme://host[:port]` with nothing else (no path, query or credentials); `form` says
+/// what is expected when it is something else. Host names are lower-cased.
+fn host_url(
+    field: &str,
+    s: &str,
+    scheme: &str,
+    form: &str,
+) -> Result<(Host, Option<u16>), FieldError> {
+    let url = Url::parse(s.trim()).map_err(|_| FieldError::new(field, form))?;
+    let bare = url.path().is_empty() || url.path() == "/";
+    if url.scheme() != scheme
+        || !bare
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(FieldError::new(field, form));
+    }
+    let raw = url.host_str().filter(|h| !h.is_empty());
+    let raw = raw.ok_or_else(|| FieldError::new(field, "must name a host"))?;
+    let unbracketed = raw.trim_start_matches('[').trim_end_matches(']');
+    let host = match unbracketed.parse::<IpAddr>() {
+        Ok(ip) => Host::Ip(ip),
+        Err(_) => Host::Name(raw.to_ascii_lowercase()),
+    };
+    Ok((host, url.port()))
 }
 
 /// Echo requests per check, at most.
@@ -301,35 +317,22 @@ fn dns(url: &str, f: &Fields<'_>) -> Result<DnsQuestion, FieldError> {
 
 fn ping(url: &str, f: &Fields<'_>) -> Result<PingSettings, FieldError> {
     let form = "must be ping://host, e.g. ping://192.0.2.1 or ping://example.com";
-    let parsed = Url::parse(url.trim()).map_err(|_| FieldError::new("url", form))?;
-    let bare = parsed.path().is_empty() || parsed.path() == "/";
-    if parsed.scheme() != "ping"
-        || !bare
-        || parsed.port().is_some()
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-        || !parsed.username().is_empty()
-    {
+    let (host, port) = host_url("url", url, "ping", form)?;
+    if port.is_some() {
         return Err(FieldError::new("url", form));
     }
-    let raw = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| FieldError::new("url", "must name a host"))?;
-    let unbracketed = raw.trim_start_matches('[').trim_end_matches(']');
-    let host = match unbracketed.parse::<IpAddr>() {
-        Ok(ip) if ip.is_unspecified() || ip.is_multicast() => {
+    match host {
+        Host::Ip(ip) if ip.is_unspecified() || ip.is_multicast() => {
             return Err(FieldError::new(
                 "url",
                 "must be an address that can answer: not unspecified or multicast",
             ));
         }
-        Ok(IpAddr::V4(v4)) if v4.is_broadcast() => {
+        Host::Ip(IpAddr::V4(v4)) if v4.is_broadcast() => {
             return Err(FieldError::new("url", "must not be a broadcast address"));
         }
-        Ok(ip) => Host::Ip(ip),
-        Err(_) => Host::Name(raw.to_ascii_lowercase()),
-    };
+        _ => {}
+    }
     let packets = match f.u64("packets")? {
         None => DEFAULT_PACKETS,
         Some(n) => u8::try_from(n)
@@ -344,15 +347,11 @@ fn ping(url: &str, f: &Fields<'_>) -> Result<PingSettings, FieldError> {
             .filter(|n| *n < 100)
             .ok_or_else(|| FieldError::new("max_loss_percent", "must be between 0 and 99"))?,
     };
-    let written = match &host {
-        Host::Ip(IpAddr::V6(ip)) => format!("ping://[{ip}]"),
-        other => format!("ping://{}", host_text(other)),
-    };
     Ok(PingSettings {
+        written: format!("ping://{host}"),
         host,
         packets,
         max_loss_percent,
-        written,
     })
 }
 

@@ -66,7 +66,8 @@ fn shown(v: &Value) -> String {
     }
 }
 
-fn text_shown(s: &str) -> String {
+/// A text as a message shows it: quoted and escaped as in JSON, cut when long.
+pub(super) fn text_shown(s: &str) -> String {
     shown(&Value::from(s))
 }
 

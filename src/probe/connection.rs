@@ -131,16 +131,14 @@ impl Progress {
     }
 }
 
-/// Resolves `host` (a name only; an address is used as it is) and connects to `port`.
-/// Returns the stream and the name a TLS handshake would present.
-pub(super) async fn open(
+/// The addresses of `host`: a name is resolved (timed as the lookup step), an address is used
+/// as it is. Also the name a TLS handshake would present.
+pub(super) async fn addresses(
     host: &Host,
-    port: u16,
     resolver: &Resolver,
-    timeout: Duration,
     progress: &Progress,
-) -> Result<(TcpStream, ServerName<'static>), Failure> {
-    let (addrs, name) = match host {
+) -> Result<(Vec<IpAddr>, ServerName<'static>), Failure> {
+    Ok(match host {
         Host::Name(name) => {
             progress.enter(Step::Resolve);
             let server_name = ServerName::try_from(name.clone()).map_err(|_| {
@@ -149,9 +147,20 @@ pub(super) async fn open(
             (resolver.resolve(name).await?, server_name)
         }
         Host::Ip(ip) => (vec![*ip], ServerName::from(*ip)),
-    };
+    })
+}
+
+/// Resolves `host` and connects to `port`. Returns the stream and the name a TLS handshake
+/// would present.
+pub(super) async fn open(
+    host: &Host,
+    port: u16,
+    ways: &super::Ways<'_>,
+    progress: &Progress,
+) -> Result<(TcpStream, ServerName<'static>), Failure> {
+    let (addrs, name) = addresses(host, ways.resolver, progress).await?;
     progress.enter(Step::Connect);
-    Ok((connect(&addrs, port, timeout).await?, name))
+    Ok((connect(&addrs, port, ways.timeout).await?, name))
 }
 
 /// A TLS handshake on `io`, the chain checked for `name`. When the chain's first certificate

@@ -1,10 +1,10 @@
 //! One ping check: resolve the host, send the monitor's echo requests, and fail when more were
 //! lost than it allows. The round trip is the check's latency.
 
-use super::connection::{Progress, Step};
+use super::connection::{self, Progress};
 use super::ping::{self, PingError};
 use super::{CheckError, ErrorKind, Failure, Observed};
-use crate::monitor::{Host, PingSettings};
+use crate::monitor::PingSettings;
 use std::time::Duration;
 
 /// Echo requests are spaced by this, or less when the timeout is short.
@@ -17,17 +17,11 @@ pub(super) async fn check(
     ways: &super::Ways<'_>,
     progress: &Progress,
 ) -> Result<Observed, Failure> {
-    let ip = match &settings.host {
-        Host::Ip(ip) => *ip,
-        Host::Name(name) => {
-            progress.enter(Step::Resolve);
-            let addrs = ways.resolver.resolve(name).await?;
-            // The resolver lists IPv4 first: the address a ping reaches most often.
-            addrs
-                .first()
-                .copied()
-                .ok_or_else(|| CheckError::new(ErrorKind::Dns, format!("{name}: no addresses")))?
-        }
+    let (addrs, _) = connection::addresses(&settings.host, ways.resolver, progress).await?;
+    // The resolver lists IPv4 first, the address a ping reaches most often, and never returns
+    // an empty list.
+    let Some(&ip) = addrs.first() else {
+        return Err(CheckError::new(ErrorKind::Dns, "the host has no addresses").into());
     };
     // Echo requests have no steps worth timing: their round trip is the latency.
     progress.leave();

@@ -231,7 +231,7 @@ async fn exchange(
         Some(url::Host::Ipv6(ip)) => Host::Ip(ip.into()),
         None => return Err(CheckError::new(ErrorKind::Dns, "the URL has no host").into()),
     };
-    let (tcp, name) = connection::open(&host, port, ways.resolver, ways.timeout, progress).await?;
+    let (tcp, name) = connection::open(&host, port, ways, progress).await?;
     if url.scheme() == "https" {
         let stream = connection::handshake(ways.http_tls, name, tcp, progress).await?;
         Ok(send(stream, request, keep_body, progress).await?)

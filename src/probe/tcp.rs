@@ -1,6 +1,7 @@
 //! One TCP check: the port accepts a connection; when the monitor says so, bytes are sent and
 //! the reply must match a pattern. Speaks no protocol of its own.
 
+use super::assertions::text_shown;
 use super::connection::{self, Progress, Step, io_failure};
 use super::{CheckError, ErrorKind, Failure, Observed};
 use crate::monitor::{Expect, TcpSettings};
@@ -13,8 +14,6 @@ const REPLY_LIMIT: usize = 64 * 1024;
 /// A reply that does not match is judged this long before the timeout, so the check can say
 /// what arrived.
 const GIVE_UP_EARLY: Duration = Duration::from_millis(20);
-/// How much of a reply a message shows.
-const SHOWN_CHARS: usize = 60;
 
 /// Runs the check to its end (the caller bounds it with the timeout).
 pub(super) async fn check(
@@ -23,14 +22,7 @@ pub(super) async fn check(
     progress: &Progress,
 ) -> Result<Observed, Failure> {
     let endpoint = &settings.endpoint;
-    let (mut tcp, _) = connection::open(
-        endpoint.host(),
-        endpoint.port(),
-        ways.resolver,
-        ways.timeout,
-        progress,
-    )
-    .await?;
+    let (mut tcp, _) = connection::open(endpoint.host(), endpoint.port(), ways, progress).await?;
     if let Some(send) = &settings.send {
         progress.enter(Step::Wait);
         tcp.write_all(send.as_bytes()).await.map_err(|e| {
@@ -89,16 +81,7 @@ fn mismatch(expect: &Expect, reply: &str, end: &str) -> CheckError {
         format!(
             "reply matches /{}/ but was {} ({end})",
             expect.0.source,
-            shown(reply)
+            text_shown(reply)
         ),
     )
-}
-
-/// A reply as a message shows it: quoted, escaped, cut when long.
-fn shown(text: &str) -> String {
-    let quoted = format!("{text:?}");
-    match quoted.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}…", &quoted[..cut]),
-        None => quoted,
-    }
 }

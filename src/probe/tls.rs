@@ -19,14 +19,7 @@ pub(super) async fn check(
     progress: &Progress,
 ) -> Result<Observed, Failure> {
     let endpoint = &settings.endpoint;
-    let (tcp, name) = connection::open(
-        endpoint.host(),
-        endpoint.port(),
-        ways.resolver,
-        ways.timeout,
-        progress,
-    )
-    .await?;
+    let (tcp, name) = connection::open(endpoint.host(), endpoint.port(), ways, progress).await?;
     let tcp = match settings.starttls {
         None => tcp,
         Some(StartTls::Smtp) => {
