@@ -87,7 +87,7 @@ impl App {
                 monitor: m.id,
                 spec: m.spec,
             };
-            (job, m.last_check_at)
+            (job, m.last_check_at, m.runs)
         }));
 
         let state = AppState {

@@ -61,7 +61,12 @@ impl MonitorSpec {
         m.insert("name".into(), self.name.as_str().into());
         m.insert("kind".into(), self.kind().as_str().into());
         self.target.write_json(&mut m);
-        m.insert("interval".into(), self.interval.to_string().into());
+        // A heartbeat on a cron schedule has no period: writing the default would contradict it.
+        let interval = match &self.target {
+            Target::Heartbeat(h) if h.cron.is_some() => Value::Null,
+            _ => self.interval.to_string().into(),
+        };
+        m.insert("interval".into(), interval);
         m.insert(
             "timeout".into(),
             self.explicit_timeout
@@ -101,6 +106,9 @@ impl MonitorInput {
             None => Name::parse("name", &target.host())?,
         };
         let interval = interval(&f)?;
+        if kind == Kind::Heartbeat {
+            heartbeat_rules(&f)?;
+        }
         let timeout = f
             .get("timeout")
             .map(|v| Timeout::parse("timeout", v))
@@ -139,7 +147,15 @@ impl MonitorInput {
                 name,
                 interval,
                 explicit_timeout: timeout,
-                failure_threshold: threshold("failure_threshold", DEFAULT_FAILURE_THRESHOLD)?,
+                failure_threshold: threshold(
+                    "failure_threshold",
+                    match kind {
+                        // A missed run or a reported failure is already definite: no retry
+                        // would tell otherwise.
+                        Kind::Heartbeat => 1,
+                        _ => DEFAULT_FAILURE_THRESHOLD,
+                    },
+                )?,
                 success_threshold: threshold("success_threshold", DEFAULT_SUCCESS_THRESHOLD)?,
                 remind_every,
                 inverted: f.bool("inverted")?.unwrap_or(false),
@@ -204,6 +220,36 @@ fn reject_foreign(obj: &Map<String, Value>, kind: Kind) -> Result<(), FieldError
                 ));
             }
             None => return Err(FieldError::new(field, "is not a monitor setting")),
+        }
+    }
+    Ok(())
+}
+
+/// What a heartbeat refuses of the shared settings: it makes no check that could time out,
+/// observe anything or be inverted, and a cron schedule replaces the period.
+fn heartbeat_rules(f: &Fields<'_>) -> Result<(), FieldError> {
+    for field in ["timeout", "assertions", "inverted"] {
+        let set = match f.get(field) {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(_) => true,
+        };
+        if set {
+            return Err(FieldError::new(
+                field,
+                "does not apply to heartbeat monitors: they make no check, the job reports",
+            ));
+        }
+    }
+    if f.get("cron").is_some() {
+        for field in ["interval", "interval_seconds"] {
+            if f.get(field).is_some() {
+                return Err(FieldError::new(
+                    field,
+                    "cannot be set together with cron: a heartbeat expects runs either once per \
+                     interval or at the times cron names",
+                ));
+            }
         }
     }
     Ok(())
@@ -471,5 +517,46 @@ mod tests {
         let e =
             MonitorInput::patch(&spec, json!({"kind": "tcp"}).as_object().unwrap()).unwrap_err();
         assert_eq!(e.field, "url");
+    }
+
+    #[test]
+    fn heartbeats_have_no_url_and_take_a_period_or_a_cron_schedule() {
+        let s = parse(
+            json!({"kind": "heartbeat", "name": "backup", "interval": "1h",
+                             "grace": "5m"}),
+        )
+        .unwrap()
+        .spec;
+        assert_eq!((s.kind(), s.failure_threshold.get()), (Kind::Heartbeat, 1));
+        assert_eq!(s.to_json()["url"], Value::Null);
+        assert_eq!(s.to_json()["grace"], "5m");
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        let s = parse(json!({"kind": "heartbeat", "cron": "0 2 * * *",
+                             "timezone": "Europe/Berlin"}))
+        .unwrap()
+        .spec;
+        assert_eq!(s.to_json()["interval"], Value::Null);
+        assert_eq!(s.to_json()["timezone"], "Europe/Berlin");
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        assert!(s.expectation().is_some());
+        for (v, field) in [
+            (json!({"kind": "heartbeat", "url": "http://a"}), "url"),
+            (
+                json!({"kind": "heartbeat", "cron": "0 2 * * *", "interval": 60}),
+                "interval",
+            ),
+            (json!({"kind": "heartbeat", "cron": "0 2 * *"}), "cron"),
+            (
+                json!({"kind": "heartbeat", "cron": "@daily", "timezone": "Mars/Base"}),
+                "timezone",
+            ),
+            (json!({"kind": "heartbeat", "timezone": "UTC"}), "timezone"),
+            (json!({"kind": "heartbeat", "grace": "0s"}), "grace"),
+            (json!({"kind": "heartbeat", "timeout": "5s"}), "timeout"),
+            (json!({"kind": "heartbeat", "inverted": true}), "inverted"),
+            (json!({"url": "http://a", "grace": "5m"}), "grace"),
+        ] {
+            assert_eq!(parse(v.clone()).unwrap_err().field, field, "{v}");
+        }
     }
 }

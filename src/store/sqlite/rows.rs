@@ -91,6 +91,7 @@ pub struct MonitorRow {
     #[sqlx(flatten)]
     last_phases: PhaseColumns,
     cert_expires_at: Option<i64>,
+    ping_token: Option<String>,
 }
 
 /// A check's phases as stored, a column each.
@@ -141,6 +142,7 @@ impl MonitorRow {
             last_check,
             cert_expires_at: timestamp(self.cert_expires_at),
             channels,
+            ping_token: self.ping_token.map(crate::secret::Secret::new),
         })
     }
 }
