@@ -39,7 +39,7 @@ const SETTINGS: [&str; 13] = [
 ];
 
 /// Fields a client may send back unchanged from a response; they are not settings and are ignored.
-const READ_ONLY_FIELDS: [&str; 9] = [
+const READ_ONLY_FIELDS: [&str; 10] = [
     "id",
     "user_id",
     "status",
@@ -49,6 +49,7 @@ const READ_ONLY_FIELDS: [&str; 9] = [
     "last_check",
     "timeout_ms",
     "cert_expires_at",
+    "ping_url",
 ];
 
 /// Pairs of fields that say the same thing in two ways; a patch of one replaces both.

@@ -521,8 +521,8 @@ pub trait Store: Send + Sync + 'static {
     /// The heartbeat monitor whose ping URL has this token.
     async fn ping_target(&self, token: &str) -> Result<Option<PingTarget>>;
     /// Stores a ping, keeping the latest [`Ping::KEPT`] of the monitor, and notes the run's
-    /// start or end for deadlines after a restart.
-    async fn record_ping(&self, monitor: MonitorId, ping: &Ping) -> Result<()>;
+    /// start or end for deadlines after a restart. Returns the run times as they were before.
+    async fn record_ping(&self, monitor: MonitorId, ping: &Ping) -> Result<RunTimes>;
     /// A monitor's latest pings, newest first.
     async fn pings(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Ping>>;
     /// Deletes the monitor with all its history; `false` when there was none of the owner's.

@@ -8,6 +8,7 @@ mod alerts;
 mod channel_pages;
 mod channels;
 mod delivery;
+mod heartbeats;
 mod history;
 mod kinds;
 mod live;

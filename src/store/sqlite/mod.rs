@@ -508,7 +508,7 @@ impl Store for SqliteStore {
         pings::target(&self.reads, token).await
     }
 
-    async fn record_ping(&self, monitor: MonitorId, ping: &Ping) -> Result<()> {
+    async fn record_ping(&self, monitor: MonitorId, ping: &Ping) -> Result<RunTimes> {
         in_write!(self, |tx| pings::insert(&mut tx, monitor, ping).await?)
     }
 

@@ -2,7 +2,7 @@
 
 use super::rows::parse_spec;
 use crate::monitor::MonitorId;
-use crate::store::{Ping, PingKind, PingTarget, Result, StoreError};
+use crate::store::{Ping, PingKind, PingTarget, Result, RunTimes, StoreError};
 use crate::timestamp::Timestamp;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -24,7 +24,26 @@ pub async fn target(pool: &SqlitePool, token: &str) -> Result<Option<PingTarget>
     .transpose()
 }
 
-pub async fn insert(conn: &mut SqliteConnection, monitor: MonitorId, ping: &Ping) -> Result<()> {
+/// Returns the run times as they were before the ping.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    monitor: MonitorId,
+    ping: &Ping,
+) -> Result<RunTimes> {
+    let before: Option<(Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT runs_counted_from, run_ended_at, run_started_at FROM monitor_state \
+         WHERE monitor_id = ?",
+    )
+    .bind(monitor.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (counted_from, ended, started) = before.unwrap_or_default();
+    let ms = |v: Option<i64>| v.map(Timestamp::from_millis);
+    let before = RunTimes {
+        counted_from: ms(counted_from),
+        ended: ms(ended),
+        started: ms(started),
+    };
     sqlx::query(
         "INSERT INTO pings (monitor_id, at, kind, exit_code, body, source, user_agent) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -57,7 +76,7 @@ pub async fn insert(conn: &mut SqliteConnection, monitor: MonitorId, ping: &Ping
         .bind(monitor.0)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(before)
 }
 
 type PingRow = (
