@@ -51,16 +51,17 @@ impl Setting {
     }
 }
 
-const SETTINGS: [Setting; 23] = [
+const SETTINGS: [Setting; 26] = [
     Setting {
         name: "kind",
         label: "Kind",
         kind: "select",
         help: "What is checked: a web address (http), a TCP port (tcp), a TLS certificate \
-               (tls), a DNS record (dns), or that a host answers ICMP echo requests (ping).",
+               (tls), a DNS record (dns), that a host answers ICMP echo requests (ping), or \
+               that a job such as a cron job or a backup pings upbeat in time (heartbeat).",
         placeholder: "",
         required: true,
-        choices: &["http", "tcp", "tls", "dns", "ping"],
+        choices: &["http", "tcp", "tls", "dns", "ping", "heartbeat"],
         only: "",
     },
     Setting {
@@ -83,15 +84,16 @@ const SETTINGS: [Setting; 23] = [
         placeholder: "https://example.com/health",
         required: true,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "interval",
         label: "Check every",
         kind: "text",
-        help: "From 1s to 24h, e.g. 30s, 5m, 1h.",
+        help: "From 1s to 24h, e.g. 30s, 5m, 1h. For a heartbeat: how often the job runs \
+               (ignored when a cron schedule is given).",
         placeholder: "1m",
-        required: true,
+        required: false,
         choices: &[],
         only: "",
     },
@@ -103,7 +105,7 @@ const SETTINGS: [Setting; 23] = [
         placeholder: "10s",
         required: false,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "method",
@@ -184,7 +186,7 @@ const SETTINGS: [Setting; 23] = [
         placeholder: "[{\"subject\": \"json\", \"path\": \"$.status\", \"op\": \"==\", \"value\": \"ok\"}]",
         required: false,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "send",
@@ -266,7 +268,7 @@ const SETTINGS: [Setting; 23] = [
         placeholder: "",
         required: true,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "follow_redirects",
@@ -287,6 +289,38 @@ const SETTINGS: [Setting; 23] = [
         required: true,
         choices: &[],
         only: "http",
+    },
+    Setting {
+        name: "grace",
+        label: "Grace time",
+        kind: "text",
+        help: "How late a ping may come after the run was due (a late start and the run's own \
+               time), from 1s to 365d; empty for 1h.",
+        placeholder: "1h",
+        required: false,
+        choices: &[],
+        only: "heartbeat",
+    },
+    Setting {
+        name: "cron",
+        label: "Cron schedule",
+        kind: "text",
+        help: "When the job runs, as a cron expression (minute hour day month weekday); empty \
+               to expect a ping once per interval instead.",
+        placeholder: "0 2 * * *",
+        required: false,
+        choices: &[],
+        only: "heartbeat",
+    },
+    Setting {
+        name: "timezone",
+        label: "Time zone",
+        kind: "text",
+        help: "The time zone of the cron schedule, e.g. Europe/Berlin; empty for UTC.",
+        placeholder: "UTC",
+        required: false,
+        choices: &[],
+        only: "heartbeat",
     },
 ];
 
@@ -547,6 +581,10 @@ fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
         };
         settings.insert(setting.name.to_owned(), value);
     }
+    // The form always carries a period; with a cron schedule it does not apply.
+    if kind == "heartbeat" && settings.get("cron").is_some_and(|c| !c.is_null()) {
+        settings.insert("interval".into(), Value::Null);
+    }
     if form.channels_listed {
         settings.insert(
             "channels".into(),
@@ -573,6 +611,13 @@ fn defaults() -> HashMap<String, String> {
         if let Ok(input) = MonitorInput::parse(&any) {
             values.extend(values_of(&input.spec));
         }
+    }
+    let mut heartbeat = Map::new();
+    heartbeat.insert("kind".into(), "heartbeat".into());
+    if let Ok(input) = MonitorInput::parse(&heartbeat)
+        && let Some(grace) = values_of(&input.spec).remove("grace")
+    {
+        values.insert("grace".into(), grace);
     }
     values.remove("name");
     values.remove("url");
