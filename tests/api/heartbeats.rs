@@ -235,3 +235,51 @@ async fn a_heartbeat_due_while_upbeat_was_down_is_late_once_after_the_restart() 
     assert_eq!(lates, 1, "{checks:?}");
     let _ = poll("pings", || pings(&app, &token, id), |p| p.len() == 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_makes_a_cron_heartbeat_and_its_page_shows_the_ping_url_and_pings() {
+    use crate::support::signin::{PASSWORD, PageSession, login_token};
+    let app = spawn_app().await;
+    let ada = PageSession::sign_up(&app, "ada@example.com").await;
+    let (status, location, page) = ada
+        .post(
+            &app,
+            "/monitors",
+            &[
+                ("kind", "heartbeat"),
+                ("name", "Nightly backup"),
+                // The form always carries a period and the other kinds' fields.
+                ("interval", "1m"),
+                ("url", ""),
+                ("timeout", ""),
+                ("failure_threshold", "1"),
+                ("success_threshold", "1"),
+                ("cron", "0 2 * * *"),
+                ("timezone", "Europe/Berlin"),
+                ("grace", "30m"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = ada.get(&app, &location).await;
+    let token = login_token(&app, "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let monitors = app.get("/api/monitors", &token).await.1;
+    let url = monitors[0]["ping_url"].as_str().unwrap().to_owned();
+    assert_eq!(monitors[0]["cron"], "0 2 * * *", "{monitors}");
+    assert!(page.contains(&url), "the page shows the ping URL");
+    assert!(page.contains("No ping yet"));
+    app.client
+        .post(&url)
+        .body("3 files <saved>")
+        .send()
+        .await
+        .unwrap();
+    let (_, page) = ada.get(&app, &location).await;
+    let shown = page.split("ping-body").nth(1).unwrap_or_default();
+    assert!(
+        shown.contains("3 files &#60;saved&#62;") || shown.contains("3 files &lt;saved&gt;"),
+        "the body, escaped: {shown}"
+    );
+}
