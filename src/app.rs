@@ -11,7 +11,8 @@ use crate::alert::send::{SendSettings, Senders};
 use crate::config::Config;
 use crate::http::auth::{AttemptLimiter, KeyedLimit, Tokens};
 use crate::http::{
-    self, AppState, MonitorLocks, Sessions, TEST_SENDS_PER_MINUTE, TRIAL_CHECKS_PER_MINUTE,
+    self, AppState, MonitorLocks, PINGS_PER_MINUTE, Sessions, TEST_SENDS_PER_MINUTE,
+    TRIAL_CHECKS_PER_MINUTE,
 };
 use crate::live::Live;
 use crate::probe::{DnsSettings, Prober};
@@ -87,9 +88,14 @@ impl App {
                 monitor: m.id,
                 spec: m.spec,
             };
-            (job, m.last_check_at)
+            (job, m.last_check_at, m.runs)
         }));
 
+        // Bound before the router is made: a heartbeat's ping URL names the real port.
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let public_url = public_url(config, listener.local_addr()?);
         let state = AppState {
             store: Arc::clone(&store),
             scheduler: scheduler_handle,
@@ -106,6 +112,8 @@ impl App {
             test_sends: Arc::new(KeyedLimit::per_minute(TEST_SENDS_PER_MINUTE)),
             prober,
             trial_checks: Arc::new(KeyedLimit::per_minute(TRIAL_CHECKS_PER_MINUTE)),
+            public_url: public_url.into(),
+            pings: Arc::new(KeyedLimit::per_minute(PINGS_PER_MINUTE)),
             sessions: Arc::new(Sessions::new(
                 secret.as_bytes(),
                 config.session_ttl.0,
@@ -116,9 +124,6 @@ impl App {
             )),
         };
         let router = http::router(state, &config.cors_origins)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
         Ok(App {
             listener,
             router,
@@ -183,6 +188,17 @@ impl App {
         }
         store.close().await;
         Ok(())
+    }
+}
+
+/// Where people and jobs reach upbeat: `public_url`, else the address it listens on.
+fn public_url(config: &Config, bound: SocketAddr) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None if bound.ip().is_unspecified() => {
+            format!("http://{}:{}", config.node_name, bound.port())
+        }
+        None => format!("http://{bound}"),
     }
 }
 

@@ -6,12 +6,20 @@
 //! `phase` is derived from the monitor's id. Monitors made together are therefore spread over
 //! their interval instead of firing in lockstep, and a restart lands every monitor back on its
 //! own slots. One monitor never has two checks in flight.
+//!
+//! A heartbeat monitor is not checked: its job pings it. The scheduler keeps its deadline
+//! instead ([`heartbeat::Watch`]), moved by each ping, and records a `late` outcome when it
+//! passes.
+
+mod heartbeat;
 
 use crate::monitor::{MonitorId, MonitorSpec};
 use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
+use crate::store::{PingKind, RunTimes};
 use crate::timestamp::{Timestamp, duration_millis};
 use crate::verdict::Thresholds;
+use heartbeat::Watch;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
@@ -33,6 +41,12 @@ enum Command {
     Upsert { job: Arc<Job>, check_now: bool },
     /// Stop checking a monitor; the reply says it is done, so no check starts after it.
     Remove(MonitorId, oneshot::Sender<()>),
+    /// A heartbeat's job pinged.
+    Ping {
+        monitor: MonitorId,
+        kind: PingKind,
+        at: Timestamp,
+    },
 }
 
 /// A cheap, cloneable way to tell the running scheduler about changes.
@@ -59,6 +73,11 @@ impl SchedulerHandle {
         });
     }
 
+    /// A heartbeat monitor's job pinged at `at`: its deadline moves.
+    pub fn pinged(&self, monitor: MonitorId, kind: PingKind, at: Timestamp) {
+        self.send(Command::Ping { monitor, kind, at });
+    }
+
     /// A monitor was paused or deleted: once this returns, no check of it starts again.
     pub async fn stop(&self, monitor: MonitorId) {
         let (done, confirmed) = oneshot::channel();
@@ -78,6 +97,8 @@ struct Entry {
     /// Bumped whenever the entry is rescheduled, so stale heap items are recognised and skipped.
     generation: u64,
     last_started: Option<Instant>,
+    /// A heartbeat's runs, for its deadline.
+    watch: Option<Watch>,
 }
 
 /// One item of the timer heap; the smallest `due` comes out first.
@@ -91,6 +112,9 @@ struct Due {
 /// After a monitor that was not checked on time, checks are spread over at most this long, so a
 /// restart after downtime does not check everything at once.
 const CATCH_UP_SPREAD: Duration = Duration::from_secs(300);
+
+/// The longest a heartbeat's timer runs before its deadline is compared with the wall clock.
+const WALL_CLOCK_RECHECK: Duration = Duration::from_secs(60);
 
 pub struct Scheduler {
     entries: HashMap<MonitorId, Entry>,
@@ -128,10 +152,16 @@ impl Scheduler {
     /// Schedules the monitors that exist at start-up, with the time of each one's last check.
     /// One checked within its interval resumes on its next slot; one that missed a slot (the
     /// service was down) is checked soon, spread over at most [`CATCH_UP_SPREAD`].
-    pub fn load(&mut self, jobs: impl IntoIterator<Item = (Job, Option<Timestamp>)>) {
+    /// A heartbeat resumes its deadline from its stored runs instead.
+    pub fn load(&mut self, jobs: impl IntoIterator<Item = (Job, Option<Timestamp>, RunTimes)>) {
         let now = Instant::now();
         let now_wall = Timestamp::now();
-        for (job, last_check) in jobs {
+        for (job, last_check, runs) in jobs {
+            if let Some(expectation) = job.spec.expectation() {
+                let watch = Watch::restored(expectation, runs, now_wall, last_check);
+                self.insert_watched(Arc::new(job), watch);
+                continue;
+            }
             let interval = job.spec.interval.duration();
             let missed = last_check.is_none_or(|last| now_wall.since(last) > interval);
             let at = if missed {
@@ -204,14 +234,48 @@ impl Scheduler {
                 self.entries.remove(&id);
                 let _ = done.send(());
             }
+            Command::Ping { monitor, kind, at } => {
+                let Some(entry) = self.entries.get_mut(&monitor) else {
+                    return;
+                };
+                let Some(mut watch) = entry.watch.take() else {
+                    return;
+                };
+                watch.ping(kind, at);
+                let job = Arc::clone(&entry.job);
+                self.insert_watched(job, watch);
+            }
             Command::Upsert { job, check_now } => {
+                if let Some(expectation) = job.spec.expectation() {
+                    let known = self.entries.get_mut(&job.monitor);
+                    let watch = match known.and_then(|e| e.watch.take()) {
+                        // New settings, the same runs.
+                        Some(mut watch) if !check_now => {
+                            watch.expectation = expectation;
+                            watch
+                        }
+                        _ if !check_now && !self.entries.contains_key(&job.monitor) => return,
+                        // Created, resumed, or just turned into a heartbeat: runs count from now.
+                        _ => Watch::new(expectation, Timestamp::now()),
+                    };
+                    self.insert_watched(job, watch);
+                    return;
+                }
                 let last_started = match self.entries.get_mut(&job.monitor) {
                     // Same interval: the settings apply from the check already due.
-                    Some(e) if !check_now && e.job.spec.interval == job.spec.interval => {
+                    Some(e)
+                        if !check_now
+                            && e.watch.is_none()
+                            && e.job.spec.interval == job.spec.interval =>
+                    {
                         e.job = job;
                         return;
                     }
-                    Some(e) => e.last_started,
+                    Some(e) => {
+                        // No longer a heartbeat: its deadline goes.
+                        e.watch = None;
+                        e.last_started
+                    }
                     None if !check_now => {
                         tracing::debug!(monitor = %job.monitor, "settings of a monitor not being checked");
                         return;
@@ -232,7 +296,23 @@ impl Scheduler {
         }
     }
 
+    /// A heartbeat, due at its deadline.
+    fn insert_watched(&mut self, job: Arc<Job>, watch: Watch) {
+        let at = instant_of(watch.deadline());
+        self.insert_entry(job, at, None, Some(watch));
+    }
+
     fn insert(&mut self, job: Arc<Job>, at: Instant, last_started: Option<Instant>) {
+        self.insert_entry(job, at, last_started, None);
+    }
+
+    fn insert_entry(
+        &mut self,
+        job: Arc<Job>,
+        at: Instant,
+        last_started: Option<Instant>,
+        watch: Option<Watch>,
+    ) {
         self.next_generation += 1;
         let generation = self.next_generation;
         let monitor = job.monitor;
@@ -242,6 +322,7 @@ impl Scheduler {
                 job,
                 generation,
                 last_started,
+                watch,
             },
         );
         self.heap.push(Reverse(Due {
@@ -267,6 +348,22 @@ impl Scheduler {
                 continue;
             }
             let job = Arc::clone(&entry.job);
+            if let Some(watch) = entry.watch.as_mut() {
+                let wall = Timestamp::now();
+                // The timer ran on the monotonic clock: only the wall clock says it is late.
+                if watch.deadline() <= wall {
+                    let outcome = watch.late(wall);
+                    self.recorder
+                        .submit(job.monitor, Thresholds::of(&job.spec), outcome);
+                }
+                let at = instant_of(watch.deadline());
+                self.heap.push(Reverse(Due {
+                    at,
+                    monitor: due.monitor,
+                    generation: due.generation,
+                }));
+                continue;
+            }
             // The next slot at least a moment after now, even when this check ran off its slot
             // (a new monitor's first); a check later than that skips a slot.
             let next = slot_after(
@@ -308,6 +405,15 @@ impl Scheduler {
     fn next_slot(&self, job: &Job, after: Instant) -> Instant {
         slot_after(self.epoch, job.monitor, job.spec.interval.duration(), after)
     }
+}
+
+/// When to look at a heartbeat's wall-clock deadline `at` again: then, or sooner when it is
+/// far off, so that a step of the wall clock or a suspended machine delays a late outcome by
+/// [`WALL_CLOCK_RECHECK`] at most. One in the past is now.
+fn instant_of(at: Timestamp) -> Instant {
+    let ahead = at.as_millis().saturating_sub(Timestamp::now().as_millis());
+    let ahead = Duration::from_millis(u64::try_from(ahead).unwrap_or(0));
+    Instant::now() + ahead.min(WALL_CLOCK_RECHECK)
 }
 
 /// How long after a check the next one may come at the earliest: half the interval, at most

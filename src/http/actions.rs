@@ -135,9 +135,17 @@ pub async fn create(state: &AppState, owner: UserId, input: MonitorInput) -> Api
         Some(ids) => ChannelChoice::These(ids),
         None => ChannelChoice::Defaults,
     };
+    let token = ping_token(&input.spec)?;
     let monitor = state
         .store
-        .create_monitor(owner, &input.spec, paused, channels, Timestamp::now())
+        .create_monitor(
+            owner,
+            &input.spec,
+            paused,
+            channels,
+            token.as_deref(),
+            Timestamp::now(),
+        )
         .await
         .map_err(|e| channel_error(e, input.channels.as_deref()))?;
     if !paused {
@@ -149,6 +157,12 @@ pub async fn create(state: &AppState, owner: UserId, input: MonitorInput) -> Api
 
 /// Checks what `spec` describes once, now, storing nothing: to try a monitor before saving it.
 pub async fn try_check(state: &AppState, owner: UserId, spec: &MonitorSpec) -> ApiResult<Outcome> {
+    if !spec.kind().is_probed() {
+        return Err(ApiError::Invalid(FieldError::new(
+            "kind",
+            "a heartbeat cannot be tried: it waits for its job's pings",
+        )));
+    }
     state.prober.can_check(spec)?;
     state.trial_checks.check(&owner)?;
     state
@@ -189,10 +203,16 @@ pub async fn change(
     let now = Timestamp::now();
     let channels = input.channels.as_deref();
     let pausing = input.paused.unwrap_or(current.paused);
+    // A monitor that becomes a heartbeat gets a token; one it had before is kept.
+    let token = match current.ping_token {
+        Some(_) => None,
+        None => ping_token(&input.spec)?,
+    };
+    let token = token.as_deref();
     let store = |paused: bool| async move {
         state
             .store
-            .update_monitor(owner, id, &input.spec, paused, channels, now)
+            .update_monitor(owner, id, &input.spec, paused, channels, token, now)
             .await
             .map_err(|e| channel_error(e, channels))
     };
@@ -261,6 +281,18 @@ pub async fn delete(
             })
         }
     }
+}
+
+/// A fresh secret for a heartbeat's ping URL: 128 random bits, URL-safe; `None` for the kinds
+/// that are not pinged.
+fn ping_token(spec: &MonitorSpec) -> ApiResult<Option<String>> {
+    if spec.kind().is_probed() {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness available: {e}")))?;
+    Ok(Some(hex::encode(bytes)))
 }
 
 /// A channel that is not the caller's is an invalid value of the field that named it.

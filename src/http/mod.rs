@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 mod error;
 mod extract;
+mod ping;
 mod server;
 mod ui;
 
@@ -39,6 +40,8 @@ use tower_http::trace::TraceLayer;
 
 /// How many test messages one user may send a minute.
 pub const TEST_SENDS_PER_MINUTE: u32 = 10;
+/// How many pings one heartbeat may receive a minute: a job that starts and ends every second.
+pub const PINGS_PER_MINUTE: u32 = 120;
 /// How many trial checks ("check now" before saving) one user may make a minute.
 pub const TRIAL_CHECKS_PER_MINUTE: u32 = 30;
 
@@ -61,6 +64,10 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub senders: Arc<Senders>,
     pub sessions: Arc<Sessions>,
+    /// Where people and jobs reach upbeat, for the absolute ping URLs of heartbeats.
+    pub public_url: Arc<str>,
+    /// Pings each heartbeat token may send.
+    pub pings: Arc<KeyedLimit<String>>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -68,6 +75,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         .route("/healthz", get(health))
         .route("/openapi.json", get(openapi))
         .merge(api::router())
+        .merge(ping::router())
         .merge(ui::router())
         .fallback(|| async { ApiError::NotFound })
         // Applies to the routes above only, so it comes after them.

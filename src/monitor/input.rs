@@ -39,7 +39,7 @@ const SETTINGS: [&str; 13] = [
 ];
 
 /// Fields a client may send back unchanged from a response; they are not settings and are ignored.
-const READ_ONLY_FIELDS: [&str; 9] = [
+const READ_ONLY_FIELDS: [&str; 10] = [
     "id",
     "user_id",
     "status",
@@ -49,7 +49,11 @@ const READ_ONLY_FIELDS: [&str; 9] = [
     "last_check",
     "timeout_ms",
     "cert_expires_at",
+    "ping_url",
 ];
+
+/// Settings of a check upbeat makes, which a heartbeat (pinged, never checked) does not take.
+const PROBE_SETTINGS: [&str; 4] = ["url", "timeout", "assertions", "inverted"];
 
 /// Pairs of fields that say the same thing in two ways; a patch of one replaces both.
 const ALIASES: [(&str, &str); 1] = [("interval", "interval_seconds")];
@@ -61,7 +65,12 @@ impl MonitorSpec {
         m.insert("name".into(), self.name.as_str().into());
         m.insert("kind".into(), self.kind().as_str().into());
         self.target.write_json(&mut m);
-        m.insert("interval".into(), self.interval.to_string().into());
+        // A heartbeat on a cron schedule has no period: writing the default would contradict it.
+        let interval = match &self.target {
+            Target::Heartbeat(h) if h.cron.is_some() => Value::Null,
+            _ => self.interval.to_string().into(),
+        };
+        m.insert("interval".into(), interval);
         m.insert(
             "timeout".into(),
             self.explicit_timeout
@@ -101,6 +110,9 @@ impl MonitorInput {
             None => Name::parse("name", &target.host())?,
         };
         let interval = interval(&f)?;
+        if kind == Kind::Heartbeat {
+            heartbeat_rules(&f)?;
+        }
         let timeout = f
             .get("timeout")
             .map(|v| Timeout::parse("timeout", v))
@@ -139,7 +151,7 @@ impl MonitorInput {
                 name,
                 interval,
                 explicit_timeout: timeout,
-                failure_threshold: threshold("failure_threshold", DEFAULT_FAILURE_THRESHOLD)?,
+                failure_threshold: threshold("failure_threshold", default_failure_threshold(kind))?,
                 success_threshold: threshold("success_threshold", DEFAULT_SUCCESS_THRESHOLD)?,
                 remind_every,
                 inverted: f.bool("inverted")?.unwrap_or(false),
@@ -162,15 +174,32 @@ impl MonitorInput {
             }
         }
         if let Some(Value::String(kind)) = patch.get("kind")
-            && kind.as_str() != current.kind().as_str()
+            && let Ok(next) = Kind::parse("kind", kind)
+            && next != current.kind()
         {
             // A setting both kinds have (cert_alert_days of http and tls) stays.
-            let next = Kind::parse("kind", kind).ok();
             for own in current.kind().own_settings() {
-                if !next.is_some_and(|k| k.own_settings().contains(own)) {
+                if !next.own_settings().contains(own) {
                     merged.remove(*own);
                 }
             }
+            if !next.is_probed() {
+                for field in PROBE_SETTINGS {
+                    merged.remove(field);
+                }
+            }
+            // A threshold left at the old kind's default takes the new kind's.
+            if current.failure_threshold.get() == default_failure_threshold(current.kind()) {
+                merged.remove("failure_threshold");
+            }
+        }
+        // A heartbeat given a cron schedule no longer expects runs once per interval.
+        if patch.get("cron").is_some_and(|c| !c.is_null())
+            && !patch.contains_key("interval")
+            && !patch.contains_key("interval_seconds")
+        {
+            merged.remove("interval");
+            merged.remove("interval_seconds");
         }
         let mut patch = patch.clone();
         // Header names are stored lower-case; `{"X-Key": null}` must still remove `x-key`.
@@ -211,6 +240,46 @@ fn reject_foreign(obj: &Map<String, Value>, kind: Kind) -> Result<(), FieldError
                         "applies to {} monitors, not to {kind} monitors",
                         owners.join(" and ")
                     ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a heartbeat refuses of the shared settings: it makes no check that could time out,
+/// observe anything or be inverted, and a cron schedule replaces the period.
+/// Failures in a row before a monitor of `kind` is down, unless set.
+fn default_failure_threshold(kind: Kind) -> u32 {
+    if kind.is_probed() {
+        DEFAULT_FAILURE_THRESHOLD
+    } else {
+        // A missed run or a reported failure is already definite: no retry would tell otherwise.
+        1
+    }
+}
+
+fn heartbeat_rules(f: &Fields<'_>) -> Result<(), FieldError> {
+    for field in PROBE_SETTINGS.into_iter().filter(|f| *f != "url") {
+        let set = match f.get(field) {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(_) => true,
+        };
+        if set {
+            return Err(FieldError::new(
+                field,
+                "does not apply to heartbeat monitors: they make no check, the job reports",
+            ));
+        }
+    }
+    if f.get("cron").is_some() {
+        for field in ["interval", "interval_seconds"] {
+            if f.get(field).is_some() {
+                return Err(FieldError::new(
+                    field,
+                    "cannot be set together with cron: a heartbeat expects runs either once per \
+                     interval or at the times cron names",
                 ));
             }
         }
@@ -500,5 +569,79 @@ mod tests {
         let tls = json!({"kind": "tls", "url": "tls://a"});
         let moved = MonitorInput::patch(&s, tls.as_object().unwrap()).unwrap();
         assert_eq!(moved.spec.to_json()["cert_alert_days"], json!([30, 7]));
+    }
+
+    #[test]
+    fn heartbeats_have_no_url_and_take_a_period_or_a_cron_schedule() {
+        let s = parse(
+            json!({"kind": "heartbeat", "name": "backup", "interval": "1h",
+                             "grace": "5m"}),
+        )
+        .unwrap()
+        .spec;
+        assert_eq!((s.kind(), s.failure_threshold.get()), (Kind::Heartbeat, 1));
+        assert_eq!(s.to_json()["url"], Value::Null);
+        assert_eq!(s.to_json()["grace"], "5m");
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        let s = parse(json!({"kind": "heartbeat", "cron": "0 2 * * *",
+                             "timezone": "Europe/Berlin"}))
+        .unwrap()
+        .spec;
+        assert_eq!(s.to_json()["interval"], Value::Null);
+        assert_eq!(s.to_json()["timezone"], "Europe/Berlin");
+        assert_eq!(MonitorInput::parse(&s.to_json()).unwrap().spec, s);
+        assert!(s.expectation().is_some());
+        for (v, field) in [
+            (json!({"kind": "heartbeat", "url": "http://a"}), "url"),
+            (
+                json!({"kind": "heartbeat", "cron": "0 2 * * *", "interval": 60}),
+                "interval",
+            ),
+            (json!({"kind": "heartbeat", "cron": "0 2 * *"}), "cron"),
+            (
+                json!({"kind": "heartbeat", "cron": "@daily", "timezone": "Mars/Base"}),
+                "timezone",
+            ),
+            (json!({"kind": "heartbeat", "timezone": "UTC"}), "timezone"),
+            (json!({"kind": "heartbeat", "grace": "0s"}), "grace"),
+            (json!({"kind": "heartbeat", "timeout": "5s"}), "timeout"),
+            (json!({"kind": "heartbeat", "inverted": true}), "inverted"),
+            (json!({"url": "http://a", "grace": "5m"}), "grace"),
+        ] {
+            assert_eq!(parse(v.clone()).unwrap_err().field, field, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_patch_into_a_heartbeat_drops_the_checks_settings_and_takes_its_defaults() {
+        let http = parse(json!({"url": "http://a", "timeout": "5s", "inverted": true,
+                                "assertions": [{"subject": "status", "op": "==", "value": 200}]}))
+        .unwrap()
+        .spec;
+        let beat = |p: Value| MonitorInput::patch(&http, p.as_object().unwrap()).map(|i| i.spec);
+        let s = beat(json!({"kind": "heartbeat", "interval": "1h"})).unwrap();
+        assert_eq!((s.kind(), s.failure_threshold.get()), (Kind::Heartbeat, 1));
+        assert_eq!(s.to_json()["url"], Value::Null);
+        assert_eq!((s.inverted, s.explicit_timeout), (false, None));
+        // A threshold someone chose stays.
+        let three = json!({"failure_threshold": 3});
+        let http3 = MonitorInput::patch(&http, three.as_object().unwrap()).unwrap();
+        let cron = json!({"kind": "heartbeat", "cron": "0 2 * * *"});
+        let s = MonitorInput::patch(&http3.spec, cron.as_object().unwrap())
+            .unwrap()
+            .spec;
+        assert_eq!(s.failure_threshold.get(), 3);
+        // A period heartbeat given a cron schedule expects the cron's runs only.
+        let period = beat(json!({"kind": "heartbeat", "interval": "1h"})).unwrap();
+        let cron = json!({"cron": "0 2 * * *", "timezone": "Asia/Tokyo"});
+        let s = MonitorInput::patch(&period, cron.as_object().unwrap())
+            .unwrap()
+            .spec;
+        assert_eq!(s.to_json()["interval"], Value::Null);
+        let back = json!({"kind": "http", "url": "http://b"});
+        let s = MonitorInput::patch(&s, back.as_object().unwrap())
+            .unwrap()
+            .spec;
+        assert_eq!((s.kind(), s.failure_threshold.get()), (Kind::Http, 2));
     }
 }

@@ -1,10 +1,11 @@
 //! What a monitor checks, by kind: an HTTP request, a TCP connection, a TLS handshake, a DNS
-//! question, ICMP echo requests. Each
+//! question, ICMP echo requests, or nothing at all for a heartbeat, which waits to be pinged. Each
 //! kind's settings are parsed here from their own JSON fields and written back the same way;
 //! settings every kind shares (name, interval, thresholds) are the caller's.
 
 use super::assertions::Pattern;
 use super::dns::{RecordType, check_name, parse_server};
+use super::schedule::{Cron, Grace, TimeZoneName};
 use super::{Assertions, CertAlertDays, Headers, HttpUrl, Method, StatusRanges};
 use crate::fields::{FieldError, Fields};
 use regex::RegexBuilder;
@@ -21,10 +22,19 @@ pub enum Kind {
     Tls,
     Dns,
     Ping,
+    /// No check: the job being watched pings upbeat, which notices when it does not.
+    Heartbeat,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Http, Kind::Tcp, Kind::Tls, Kind::Dns, Kind::Ping];
+    pub const ALL: [Kind; 6] = [
+        Kind::Http,
+        Kind::Tcp,
+        Kind::Tls,
+        Kind::Dns,
+        Kind::Ping,
+        Kind::Heartbeat,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +43,7 @@ impl Kind {
             Kind::Tls => "tls",
             Kind::Dns => "dns",
             Kind::Ping => "ping",
+            Kind::Heartbeat => "heartbeat",
         }
     }
 
@@ -40,7 +51,9 @@ impl Kind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| FieldError::new(field, "must be one of http, tcp, tls, dns, ping"))
+            .ok_or_else(|| {
+                FieldError::new(field, "must be one of http, tcp, tls, dns, ping, heartbeat")
+            })
     }
 
     /// The settings only monitors of this kind have.
@@ -59,6 +72,7 @@ impl Kind {
             Kind::Tls => &["starttls", "cert_alert_days"],
             Kind::Dns => &["record_type", "resolver"],
             Kind::Ping => &["packets", "max_loss_percent"],
+            Kind::Heartbeat => &["grace", "cron", "timezone"],
         }
     }
 
@@ -70,7 +84,13 @@ impl Kind {
             Kind::Tls => &["latency", "cert_days"],
             Kind::Dns => &["latency", "rcode", "answers"],
             Kind::Ping => &["latency"],
+            Kind::Heartbeat => &[],
         }
+    }
+
+    /// Whether upbeat reaches out to check: every kind but the heartbeat, which is pinged.
+    pub fn is_probed(self) -> bool {
+        self != Kind::Heartbeat
     }
 }
 
@@ -88,6 +108,16 @@ pub enum Target {
     Tls(TlsSettings),
     Dns(DnsQuestion),
     Ping(PingSettings),
+    Heartbeat(HeartbeatSettings),
+}
+
+/// A heartbeat: the job pings upbeat, once per period (the monitor's interval) or at the times
+/// of a cron expression, each time within `grace`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatSettings {
+    pub grace: Grace,
+    /// Runs at these times on the zone's wall clock instead of once per interval.
+    pub cron: Option<(Cron, TimeZoneName)>,
 }
 
 /// A DNS check: a question about `name` for one record type, to `resolver` or the system's.
@@ -355,6 +385,37 @@ fn ping(url: &str, f: &Fields<'_>) -> Result<PingSettings, FieldError> {
     })
 }
 
+/// A heartbeat's own settings. There is no `url`: the job reaches upbeat, not the other way.
+fn heartbeat(f: &Fields<'_>) -> Result<HeartbeatSettings, FieldError> {
+    if f.get("url").is_some() {
+        return Err(FieldError::new(
+            "url",
+            "does not apply to heartbeat monitors: the job pings the monitor's ping_url",
+        ));
+    }
+    let grace = match f.get("grace") {
+        Some(v) => Grace::parse("grace", v)?,
+        None => Grace::DEFAULT,
+    };
+    let cron = match (f.str("cron")?, f.str("timezone")?) {
+        (Some(cron), zone) => Some((
+            Cron::parse("cron", cron)?,
+            match zone {
+                Some(z) => TimeZoneName::parse("timezone", z)?,
+                None => TimeZoneName::utc(),
+            },
+        )),
+        (None, Some(_)) => {
+            return Err(FieldError::new(
+                "timezone",
+                "applies only with cron: a period counts the same in every zone",
+            ));
+        }
+        (None, None) => None,
+    };
+    Ok(HeartbeatSettings { grace, cron })
+}
+
 const MAX_REDIRECTS_LIMIT: u64 = 20;
 const DEFAULT_MAX_REDIRECTS: u8 = 10;
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -369,10 +430,11 @@ impl Target {
             Target::Tls(_) => Kind::Tls,
             Target::Dns(_) => Kind::Dns,
             Target::Ping(_) => Kind::Ping,
+            Target::Heartbeat(_) => Kind::Heartbeat,
         }
     }
 
-    /// The address checked, as the owner wrote it in `url`.
+    /// The address checked, as the owner wrote it in `url`; empty for a heartbeat, which has none.
     pub fn url(&self) -> &str {
         match self {
             Target::Http(h) => h.url.as_str(),
@@ -380,6 +442,7 @@ impl Target {
             Target::Tls(t) => t.endpoint.as_str(),
             Target::Dns(d) => &d.written,
             Target::Ping(p) => &p.written,
+            Target::Heartbeat(_) => "",
         }
     }
 
@@ -391,18 +454,20 @@ impl Target {
             Target::Tls(t) => t.endpoint.host_text(),
             Target::Dns(d) => d.name.clone(),
             Target::Ping(p) => host_text(&p.host),
+            Target::Heartbeat(_) => "heartbeat".to_owned(),
         }
     }
 
     /// Parses the `url` and the settings of `kind` from `f`.
     pub fn parse(kind: Kind, f: &Fields<'_>) -> Result<Self, FieldError> {
-        let url = f
-            .str("url")?
-            .ok_or_else(|| FieldError::new("url", "is required"))?;
+        let url = || {
+            f.str("url")?
+                .ok_or_else(|| FieldError::new("url", "is required"))
+        };
         Ok(match kind {
-            Kind::Http => Target::Http(http(HttpUrl::parse("url", url)?, f)?),
+            Kind::Http => Target::Http(http(HttpUrl::parse("url", url()?)?, f)?),
             Kind::Tcp => Target::Tcp(TcpSettings {
-                endpoint: Endpoint::parse("url", url, "tcp", None)?,
+                endpoint: Endpoint::parse("url", url()?, "tcp", None)?,
                 send: match f.str("send")? {
                     Some(s) if s.len() > MAX_BODY_BYTES => {
                         return Err(FieldError::new("send", "must be at most 64 KiB"));
@@ -412,7 +477,7 @@ impl Target {
                 expect: f.str("expect")?.map(expect).transpose()?,
             }),
             Kind::Tls => Target::Tls(TlsSettings {
-                endpoint: Endpoint::parse("url", url, "tls", Some(443))?,
+                endpoint: Endpoint::parse("url", url()?, "tls", Some(443))?,
                 starttls: match f.str("starttls")? {
                     None => None,
                     Some("smtp") => Some(StartTls::Smtp),
@@ -425,8 +490,9 @@ impl Target {
                 },
                 cert_alert_days: cert_alert_days(f)?,
             }),
-            Kind::Dns => Target::Dns(dns(url, f)?),
-            Kind::Ping => Target::Ping(ping(url, f)?),
+            Kind::Dns => Target::Dns(dns(url()?, f)?),
+            Kind::Ping => Target::Ping(ping(url()?, f)?),
+            Kind::Heartbeat => Target::Heartbeat(heartbeat(f)?),
         })
     }
 
@@ -435,7 +501,9 @@ impl Target {
         match self {
             Target::Http(h) => h.cert_alert_days,
             Target::Tls(t) => t.cert_alert_days,
-            Target::Tcp(_) | Target::Dns(_) | Target::Ping(_) => CertAlertDays::NONE,
+            Target::Tcp(_) | Target::Dns(_) | Target::Ping(_) | Target::Heartbeat(_) => {
+                CertAlertDays::NONE
+            }
         }
     }
 
@@ -466,7 +534,11 @@ impl Target {
 
     /// Writes the `url` and the settings of the kind into `m`.
     pub fn write_json(&self, m: &mut Map<String, Value>) {
-        m.insert("url".into(), self.url().into());
+        let url = match self {
+            Target::Heartbeat(_) => Value::Null,
+            other => other.url().into(),
+        };
+        m.insert("url".into(), url);
         let optional = |s: &Option<String>| s.clone().map_or(Value::Null, Value::from);
         match self {
             Target::Http(h) => {
@@ -507,6 +579,15 @@ impl Target {
             Target::Ping(p) => {
                 m.insert("packets".into(), p.packets.into());
                 m.insert("max_loss_percent".into(), p.max_loss_percent.into());
+            }
+            Target::Heartbeat(h) => {
+                m.insert("grace".into(), h.grace.to_string().into());
+                let (cron, zone) = match &h.cron {
+                    Some((cron, zone)) => (cron.as_str().into(), zone.as_str().into()),
+                    None => (Value::Null, Value::Null),
+                };
+                m.insert("cron".into(), cron);
+                m.insert("timezone".into(), zone);
             }
         }
     }

@@ -22,8 +22,8 @@ pub use dns::{
 pub use duration::{Interval, RemindEvery, Timeout, format_duration, parse_duration};
 pub use input::MonitorInput;
 pub use kind::{
-    DnsQuestion, Endpoint, Expect, Host, HttpSettings, Kind, MAX_PACKETS, PingSettings, StartTls,
-    Target, TcpSettings, TlsSettings,
+    DnsQuestion, Endpoint, Expect, HeartbeatSettings, Host, HttpSettings, Kind, MAX_PACKETS,
+    PingSettings, StartTls, Target, TcpSettings, TlsSettings,
 };
 pub use schedule::{Cron, EARLY_ALLOWANCE, Expectation, Grace, Schedule, TimeZoneName};
 pub use values::{Headers, HttpUrl, Method, Name, StatusRanges, Threshold};
@@ -98,6 +98,24 @@ impl MonitorSpec {
     /// The address checked, as written in `url`.
     pub fn url(&self) -> &str {
         self.target.url()
+    }
+
+    /// What a heartbeat monitor expects of its job; `None` for the kinds upbeat checks itself.
+    pub fn expectation(&self) -> Option<Expectation> {
+        let Target::Heartbeat(h) = &self.target else {
+            return None;
+        };
+        let schedule = match &h.cron {
+            Some((cron, zone)) => Schedule::Cron {
+                cron: cron.clone(),
+                zone: zone.clone(),
+            },
+            None => Schedule::Period(self.interval),
+        };
+        Some(Expectation {
+            schedule,
+            grace: h.grace,
+        })
     }
 }
 

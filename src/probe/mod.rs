@@ -117,6 +117,10 @@ impl Prober {
                     lookup::check(d, querier, &spec.assertions, &ways, &progress).await
                 }
                 Target::Ping(p) => echo::check(p, &ways, &progress).await,
+                // Never scheduled, and refused as a trial: the job reports, upbeat does not ask.
+                Target::Heartbeat(_) => Err(Failure::Local(
+                    "a heartbeat monitor is not checked: its job pings it".to_owned(),
+                )),
             }
         };
         let result = tokio::time::timeout(timeout, run).await;

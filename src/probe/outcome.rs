@@ -97,10 +97,14 @@ pub enum ErrorKind {
     Assertion,
     /// More ICMP echo requests were lost than the monitor allows.
     Loss,
+    /// A heartbeat's job reported that it failed (a failure ping or a non-zero exit code).
+    Reported,
+    /// A heartbeat's job did not ping in time.
+    Late,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Dns,
         ErrorKind::Connect,
         ErrorKind::Tls,
@@ -111,6 +115,8 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Assertion,
         ErrorKind::Loss,
+        ErrorKind::Reported,
+        ErrorKind::Late,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +131,8 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Assertion => "assertion",
             ErrorKind::Loss => "loss",
+            ErrorKind::Reported => "reported",
+            ErrorKind::Late => "late",
         }
     }
 

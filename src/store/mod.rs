@@ -9,8 +9,9 @@ use crate::alert::channel::{ChannelSettings, ChannelSpec};
 use crate::alert::message::{Alert, AlertKind};
 use crate::api_token::ApiTokenId;
 use crate::fields::FieldError;
-use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
+use crate::monitor::{ChannelId, Kind, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
+use crate::secret::Secret;
 use crate::timestamp::Timestamp;
 use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition, VerdictState};
@@ -66,6 +67,72 @@ pub struct Monitor {
     pub cert_expires_at: Option<Timestamp>,
     /// Where its alerts go.
     pub channels: Vec<ChannelId>,
+    /// The secret of a heartbeat's ping URL.
+    pub ping_token: Option<Secret>,
+}
+
+/// What a ping said about the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PingKind {
+    /// A run started.
+    Start,
+    /// A run succeeded (a plain ping, or exit code 0).
+    Success,
+    /// A run failed (`/fail`, or an exit code from 1 to 255).
+    Fail,
+}
+
+impl PingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PingKind::Start => "start",
+            PingKind::Success => "success",
+            PingKind::Fail => "fail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [PingKind::Start, PingKind::Success, PingKind::Fail]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One ping a heartbeat monitor received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ping {
+    pub at: Timestamp,
+    pub kind: PingKind,
+    pub exit_code: Option<u8>,
+    /// The start of the request body, at most [`Ping::MAX_BODY_BYTES`].
+    pub body: String,
+    pub source: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Ping {
+    pub const MAX_BODY_BYTES: usize = 10 * 1024;
+    /// How many of a monitor's pings are kept.
+    pub const KEPT: u32 = 100;
+}
+
+/// The heartbeat monitor a ping token belongs to.
+#[derive(Clone, Debug)]
+pub struct PingTarget {
+    pub id: MonitorId,
+    pub spec: MonitorSpec,
+    pub paused: bool,
+}
+
+/// What a heartbeat's deadline is computed from after a restart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunTimes {
+    /// Creation or the last resumption: runs due before it do not count.
+    pub counted_from: Option<Timestamp>,
+    /// The last success or reported failure.
+    pub ended: Option<Timestamp>,
+    /// The last start.
+    pub started: Option<Timestamp>,
 }
 
 /// A channel as stored.
@@ -218,6 +285,8 @@ pub const RECENT_CHECKS: usize = 60;
 pub struct MonitorSummary {
     pub id: MonitorId,
     pub name: String,
+    pub kind: Kind,
+    /// Empty for a heartbeat, which has none.
     pub url: String,
     pub paused: bool,
     pub status: Status,
@@ -232,6 +301,15 @@ pub struct MonitorSummary {
 impl MonitorSummary {
     pub fn shown_status(&self) -> &'static str {
         shown_status(self.paused, self.status)
+    }
+
+    /// What is watched, as a list shows it: the URL, or for a heartbeat the kind.
+    pub fn shown_target(&self) -> &str {
+        if self.kind.is_probed() {
+            &self.url
+        } else {
+            self.kind.as_str()
+        }
     }
 }
 
@@ -288,6 +366,8 @@ pub struct ActiveMonitor {
     pub spec: MonitorSpec,
     /// When its last check started, to tell whether it missed a slot while upbeat was down.
     pub last_check_at: Option<Timestamp>,
+    /// For a heartbeat, what its deadline is counted from.
+    pub runs: RunTimes,
 }
 
 /// Counts for one bucket of time.
@@ -417,12 +497,14 @@ pub trait Store: Send + Sync + 'static {
     /// Records that the token was used at `now`.
     async fn touch_api_token(&self, id: ApiTokenId, now: Timestamp) -> Result<()>;
 
+    /// `ping_token`: the secret of a heartbeat's ping URL.
     async fn create_monitor(
         &self,
         owner: UserId,
         spec: &MonitorSpec,
         paused: bool,
         channels: ChannelChoice<'_>,
+        ping_token: Option<&str>,
         now: Timestamp,
     ) -> Result<Monitor>;
     /// `None` when there is no such monitor or it belongs to someone else.
@@ -439,7 +521,8 @@ pub trait Store: Send + Sync + 'static {
         hours: u32,
     ) -> Result<Vec<MonitorSummary>>;
     /// Replaces the settings, the pause flag and, when given, the channels; a change of the
-    /// flag is recorded as an event.
+    /// flag is recorded as an event. `ping_token` is stored only if the monitor has none yet.
+    #[allow(clippy::too_many_arguments)]
     async fn update_monitor(
         &self,
         owner: UserId,
@@ -447,8 +530,17 @@ pub trait Store: Send + Sync + 'static {
         spec: &MonitorSpec,
         paused: bool,
         channels: Option<&[ChannelId]>,
+        ping_token: Option<&str>,
         now: Timestamp,
     ) -> Result<Option<Monitor>>;
+
+    /// The heartbeat monitor whose ping URL has this token.
+    async fn ping_target(&self, token: &str) -> Result<Option<PingTarget>>;
+    /// Stores a ping, keeping the latest [`Ping::KEPT`] of the monitor, and notes the run's
+    /// start or end for deadlines after a restart. Returns the run times as they were before.
+    async fn record_ping(&self, monitor: MonitorId, ping: &Ping) -> Result<RunTimes>;
+    /// A monitor's latest pings, newest first.
+    async fn pings(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Ping>>;
     /// Deletes the monitor with all its history; `false` when there was none of the owner's.
     async fn delete_monitor(&self, owner: UserId, id: MonitorId) -> Result<bool>;
 

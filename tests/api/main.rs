@@ -9,6 +9,7 @@ mod certificate_alerts;
 mod channel_pages;
 mod channels;
 mod delivery;
+mod heartbeats;
 mod history;
 mod kinds;
 mod live;

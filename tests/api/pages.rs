@@ -257,12 +257,7 @@ async fn the_add_form_starts_from_the_settings_the_api_gives_a_new_monitor() {
             serde_json::json!({"url": "http://127.0.0.1:9/", "paused": true}),
         )
         .await;
-    for field in [
-        "interval",
-        "failure_threshold",
-        "success_threshold",
-        "method",
-    ] {
+    for field in ["interval", "success_threshold", "method"] {
         let shown = api[field]
             .as_str()
             .map_or_else(|| api[field].to_string(), str::to_owned);
@@ -278,6 +273,15 @@ async fn the_add_form_starts_from_the_settings_the_api_gives_a_new_monitor() {
             ));
         assert!(filled, "{field} should start as {shown}");
     }
+    // Empty, so that it takes the default of the kind chosen.
+    let at = form
+        .find("id=\"failure_threshold\"")
+        .expect("failure_threshold");
+    let input = &form[at..at + form[at..].find('>').unwrap()];
+    assert!(
+        input.contains("placeholder=\"2 (heartbeats: 1)\"") && !input.contains("value=\"2\""),
+        "failure_threshold starts empty: {input}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

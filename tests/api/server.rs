@@ -25,6 +25,7 @@ fn protected_routes(id: i64, channel: i64, api_token: i64) -> Vec<(Method, Strin
         (Method::GET, format!("{m}/uptime")),
         (Method::GET, format!("{m}/incidents")),
         (Method::GET, format!("{m}/events")),
+        (Method::GET, format!("{m}/pings")),
         (Method::GET, format!("{m}/alerts")),
         (Method::GET, "/api/channels".into()),
         (Method::POST, "/api/channels".into()),

@@ -8,6 +8,8 @@ mod monitors;
 mod tokens;
 mod views;
 
+pub use views::ping_url;
+
 use super::AppState;
 use super::actions::owned_id;
 use super::auth::AuthUser;

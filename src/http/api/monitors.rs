@@ -1,10 +1,12 @@
 //! `/api/monitors`: a user's monitors and their settings, through the actions the pages share.
 
-use super::views::{CheckView, monitor_json};
+use super::views::{CheckView, PingView, monitor_json};
+use super::{OwnedMonitor, bounded};
 use crate::http::AppState;
 use crate::http::actions::{self, owned};
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiQuery;
 use crate::http::extract::{ApiJson, MonitorPath};
 use crate::monitor::MonitorInput;
 use axum::extract::{Path, State};
@@ -12,6 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub fn router() -> Router<AppState> {
@@ -25,6 +28,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/monitors/{id}/pause", post(pause))
         .route("/api/monitors/{id}/resume", post(resume))
+        .route("/api/monitors/{id}/pings", get(pings))
 }
 
 async fn list(
@@ -32,7 +36,12 @@ async fn list(
     AuthUser(owner): AuthUser,
 ) -> ApiResult<impl IntoResponse> {
     let monitors = state.store.monitors(owner).await?;
-    Ok(Json(monitors.iter().map(monitor_json).collect::<Vec<_>>()))
+    Ok(Json(
+        monitors
+            .iter()
+            .map(|m| monitor_json(m, &state.public_url))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 async fn list_of_user(
@@ -56,7 +65,7 @@ async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(monitor_json(&monitor)),
+        Json(monitor_json(&monitor, &state.public_url)),
     ))
 }
 
@@ -76,7 +85,10 @@ async fn read(
     AuthUser(owner): AuthUser,
     MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(monitor_json(&owned(&state, owner, id).await?)))
+    Ok(Json(monitor_json(
+        &owned(&state, owner, id).await?,
+        &state.public_url,
+    )))
 }
 
 async fn replace(
@@ -87,7 +99,7 @@ async fn replace(
 ) -> ApiResult<impl IntoResponse> {
     let input = MonitorInput::parse(&body)?;
     let monitor = actions::change(&state, owner, id, |_| Ok(input)).await?;
-    Ok(Json(monitor_json(&monitor)))
+    Ok(Json(monitor_json(&monitor, &state.public_url)))
 }
 
 async fn patch(
@@ -100,7 +112,7 @@ async fn patch(
         Ok(MonitorInput::patch(&current.spec, &body)?)
     })
     .await?;
-    Ok(Json(monitor_json(&monitor)))
+    Ok(Json(monitor_json(&monitor, &state.public_url)))
 }
 
 async fn pause(
@@ -109,7 +121,7 @@ async fn pause(
     MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
     let monitor = actions::set_paused(&state, owner, id, true).await?;
-    Ok(Json(monitor_json(&monitor)))
+    Ok(Json(monitor_json(&monitor, &state.public_url)))
 }
 
 async fn resume(
@@ -118,7 +130,7 @@ async fn resume(
     MonitorPath(id): MonitorPath,
 ) -> ApiResult<impl IntoResponse> {
     let monitor = actions::set_paused(&state, owner, id, false).await?;
-    Ok(Json(monitor_json(&monitor)))
+    Ok(Json(monitor_json(&monitor, &state.public_url)))
 }
 
 async fn remove(
@@ -128,4 +140,22 @@ async fn remove(
 ) -> ApiResult<impl IntoResponse> {
     actions::delete(&state, owner, id, |_| Ok(())).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct PingParams {
+    limit: Option<String>,
+}
+
+/// A heartbeat's latest pings, newest first, with their bodies.
+async fn pings(
+    State(state): State<AppState>,
+    OwnedMonitor { id, .. }: OwnedMonitor,
+    ApiQuery(p): ApiQuery<PingParams>,
+) -> ApiResult<impl IntoResponse> {
+    let limit = bounded("limit", p.limit.as_deref(), 20, crate::store::Ping::KEPT)?;
+    let pings = state.store.pings(id, limit).await?;
+    Ok(Json(
+        pings.into_iter().map(PingView::from).collect::<Vec<_>>(),
+    ))
 }

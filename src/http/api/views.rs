@@ -1,15 +1,17 @@
 //! The JSON shapes of the API's resources. Field names here are a contract other tools rely on:
 //! add fields freely, never rename them.
 
+use crate::monitor::Schedule;
 use crate::probe::{CheckError, Outcome, Phases};
-use crate::store::Monitor;
 use crate::store::{Channel, Delivery, Event, Incident};
+use crate::store::{Monitor, Ping};
 use crate::timestamp::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-/// A monitor: its settings in canonical form, then what upbeat knows about it.
-pub fn monitor_json(m: &Monitor) -> Value {
+/// A monitor: its settings in canonical form, then what upbeat knows about it. `public_url`:
+/// where upbeat is reached, for a heartbeat's `ping_url`.
+pub fn monitor_json(m: &Monitor, public_url: &str) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), m.id.0.into());
     out.extend(m.spec.to_json());
@@ -28,7 +30,49 @@ pub fn monitor_json(m: &Monitor) -> Value {
     if let Value::Object(computed) = computed {
         out.extend(computed);
     }
+    if let Some(expectation) = m.spec.expectation() {
+        if matches!(expectation.schedule, Schedule::Cron { .. }) {
+            // No period applies: sent back, it must not contradict `cron`.
+            out.insert("interval_seconds".into(), Value::Null);
+        }
+        if let Some(url) = ping_url(m, public_url) {
+            out.insert("ping_url".into(), url.into());
+        }
+    }
     Value::Object(out)
+}
+
+/// Where a heartbeat's job pings: `{public_url}/ping/{token}`.
+pub fn ping_url(m: &Monitor, public_url: &str) -> Option<String> {
+    let token = m.ping_token.as_ref()?;
+    Some(format!(
+        "{}/ping/{}",
+        public_url.trim_end_matches('/'),
+        token.expose()
+    ))
+}
+
+#[derive(Serialize)]
+pub struct PingView {
+    pub at: Timestamp,
+    pub kind: &'static str,
+    pub exit_code: Option<u8>,
+    pub body: String,
+    pub source: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl From<Ping> for PingView {
+    fn from(p: Ping) -> Self {
+        PingView {
+            at: p.at,
+            kind: p.kind.as_str(),
+            exit_code: p.exit_code,
+            body: p.body,
+            source: p.source,
+            user_agent: p.user_agent,
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -91,7 +91,7 @@ fn row(m: &MonitorSummary) -> Result<String, askama::Error> {
     Row {
         id: m.id,
         name: &m.name,
-        url: &m.url,
+        url: m.shown_target(),
         status: m.shown_status(),
         status_label: status_label(m.shown_status()),
         paused: m.paused,
@@ -151,7 +151,7 @@ impl View {
             (filter.is_empty() || m.shown_status() == filter)
                 && (needle.is_empty()
                     || m.name.to_lowercase().contains(&needle)
-                    || m.url.to_lowercase().contains(&needle))
+                    || m.shown_target().to_lowercase().contains(&needle))
         }) {
             part.shows.insert(m.id);
             let html = row(m)?;

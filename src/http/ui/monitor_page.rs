@@ -9,7 +9,8 @@ use super::pages::{Owned, page, status_label};
 use super::session::{PageError, PageUser};
 use crate::http::AppState;
 use crate::http::actions;
-use crate::monitor::{MonitorId, format_duration};
+use crate::http::api::ping_url;
+use crate::monitor::{MonitorId, Schedule, format_duration};
 use crate::store::{BucketStats, Monitor};
 use crate::timestamp::{HOUR_MS, Timestamp};
 use crate::verdict::certificate::days_left;
@@ -61,6 +62,22 @@ struct IncidentRow {
     cause: String,
 }
 
+/// What a heartbeat's page shows instead of a URL: where to ping, and what came in.
+struct HeartbeatPart {
+    ping_url: String,
+    /// When runs are expected, in words.
+    expects: String,
+    pings: Vec<PingRow>,
+}
+
+struct PingRow {
+    at: String,
+    kind: &'static str,
+    exit_code: String,
+    source: String,
+    body: String,
+}
+
 struct AlertRow {
     at: String,
     kind: &'static str,
@@ -97,6 +114,7 @@ struct Live {
     older: Option<String>,
     incidents: Vec<IncidentRow>,
     alerts: Vec<AlertRow>,
+    heartbeat: Option<HeartbeatPart>,
 }
 
 #[derive(Template)]
@@ -171,6 +189,33 @@ impl View {
             .then(|| checks.last().map(|c| c.at.to_rfc3339()))
             .flatten();
         let incidents = store.incidents(m.id, RECENT).await?;
+        let heartbeat = match (m.spec.expectation(), ping_url(m, &state.public_url)) {
+            (Some(expectation), Some(ping_url)) => Some(HeartbeatPart {
+                ping_url,
+                expects: match &expectation.schedule {
+                    Schedule::Period(p) => {
+                        format!("a ping every {p}, within {} grace", expectation.grace)
+                    }
+                    Schedule::Cron { cron, zone } => format!(
+                        "a ping at \u{201c}{cron}\u{201d} ({zone} time), within {} grace",
+                        expectation.grace
+                    ),
+                },
+                pings: store
+                    .pings(m.id, RECENT)
+                    .await?
+                    .into_iter()
+                    .map(|p| PingRow {
+                        at: p.at.to_readable(),
+                        kind: p.kind.as_str(),
+                        exit_code: p.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+                        source: p.source.unwrap_or_default(),
+                        body: p.body,
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        };
         let alerts = store
             .deliveries(user.user.id, Some(m.id), None, RECENT)
             .await?;
@@ -222,6 +267,7 @@ impl View {
                     cause: i.cause.map(|c| c.to_string()).unwrap_or_default(),
                 })
                 .collect(),
+            heartbeat,
             alerts: alerts
                 .into_iter()
                 .map(|d| AlertRow {

@@ -51,16 +51,17 @@ impl Setting {
     }
 }
 
-const SETTINGS: [Setting; 24] = [
+const SETTINGS: [Setting; 27] = [
     Setting {
         name: "kind",
         label: "Kind",
         kind: "select",
         help: "What is checked: a web address (http), a TCP port (tcp), a TLS certificate \
-               (tls), a DNS record (dns), or that a host answers ICMP echo requests (ping).",
+               (tls), a DNS record (dns), that a host answers ICMP echo requests (ping), or \
+               that a job such as a cron job or a backup pings upbeat in time (heartbeat).",
         placeholder: "",
         required: true,
-        choices: &["http", "tcp", "tls", "dns", "ping"],
+        choices: &["http", "tcp", "tls", "dns", "ping", "heartbeat"],
         only: "",
     },
     Setting {
@@ -83,15 +84,16 @@ const SETTINGS: [Setting; 24] = [
         placeholder: "https://example.com/health",
         required: true,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "interval",
         label: "Check every",
         kind: "text",
-        help: "From 1s to 24h, e.g. 30s, 5m, 1h.",
+        help: "From 1s to 24h, e.g. 30s, 5m, 1h. For a heartbeat: how often the job runs \
+               (ignored when a cron schedule is given).",
         placeholder: "1m",
-        required: true,
+        required: false,
         choices: &[],
         only: "",
     },
@@ -103,7 +105,7 @@ const SETTINGS: [Setting; 24] = [
         placeholder: "10s",
         required: false,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "method",
@@ -129,9 +131,10 @@ const SETTINGS: [Setting; 24] = [
         name: "failure_threshold",
         label: "Failures before down",
         kind: "number",
-        help: "Failed checks in a row before the monitor is down and you are told.",
-        placeholder: "",
-        required: true,
+        help: "Failed checks in a row before the monitor is down and you are told. Empty takes \
+               the kind's default: a heartbeat's missed run needs no second look.",
+        placeholder: "2 (heartbeats: 1)",
+        required: false,
         choices: &[],
         only: "",
     },
@@ -195,7 +198,7 @@ const SETTINGS: [Setting; 24] = [
         placeholder: "[{\"subject\": \"json\", \"path\": \"$.status\", \"op\": \"==\", \"value\": \"ok\"}]",
         required: false,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "send",
@@ -277,7 +280,7 @@ const SETTINGS: [Setting; 24] = [
         placeholder: "",
         required: true,
         choices: &[],
-        only: "",
+        only: "http tcp tls dns ping",
     },
     Setting {
         name: "follow_redirects",
@@ -298,6 +301,38 @@ const SETTINGS: [Setting; 24] = [
         required: true,
         choices: &[],
         only: "http",
+    },
+    Setting {
+        name: "grace",
+        label: "Grace time",
+        kind: "text",
+        help: "How late a ping may come after the run was due (a late start and the run's own \
+               time), from 1s to 365d; empty for 1h.",
+        placeholder: "1h",
+        required: false,
+        choices: &[],
+        only: "heartbeat",
+    },
+    Setting {
+        name: "cron",
+        label: "Cron schedule",
+        kind: "text",
+        help: "When the job runs, as a cron expression (minute hour day month weekday); empty \
+               to expect a ping once per interval instead.",
+        placeholder: "0 2 * * *",
+        required: false,
+        choices: &[],
+        only: "heartbeat",
+    },
+    Setting {
+        name: "timezone",
+        label: "Time zone",
+        kind: "text",
+        help: "The time zone of the cron schedule, e.g. Europe/Berlin; empty for UTC.",
+        placeholder: "UTC",
+        required: false,
+        choices: &[],
+        only: "heartbeat",
     },
 ];
 
@@ -565,6 +600,10 @@ fn settings_of(form: &Submitted) -> Result<Map<String, Value>, FieldError> {
         };
         settings.insert(setting.name.to_owned(), value);
     }
+    // The form always carries a period; with a cron schedule it does not apply.
+    if kind == "heartbeat" && settings.get("cron").is_some_and(|c| !c.is_null()) {
+        settings.insert("interval".into(), Value::Null);
+    }
     if form.channels_listed {
         settings.insert(
             "channels".into(),
@@ -592,8 +631,17 @@ fn defaults() -> HashMap<String, String> {
             values.extend(values_of(&input.spec));
         }
     }
-    values.remove("name");
-    values.remove("url");
+    let mut heartbeat = Map::new();
+    heartbeat.insert("kind".into(), "heartbeat".into());
+    if let Ok(input) = MonitorInput::parse(&heartbeat)
+        && let Some(grace) = values_of(&input.spec).remove("grace")
+    {
+        values.insert("grace".into(), grace);
+    }
+    // Left empty, it takes the default of the kind chosen.
+    for field in ["name", "url", "failure_threshold"] {
+        values.remove(field);
+    }
     values
 }
 
@@ -758,9 +806,20 @@ struct DeletePage {
     csrf: String,
     id: MonitorId,
     name: String,
-    url: String,
+    /// What to type, and what it is.
+    confirmation: String,
+    what: &'static str,
     typed: String,
     error: Option<String>,
+}
+
+/// What confirms the deletion of `m`: its URL, or a heartbeat's name, as it has no URL.
+fn confirmation(m: &Monitor) -> (&str, &'static str) {
+    if m.spec.kind().is_probed() {
+        (m.spec.url(), "URL")
+    } else {
+        (m.spec.name.as_str(), "name")
+    }
 }
 
 impl DeletePage {
@@ -770,7 +829,8 @@ impl DeletePage {
             csrf: user.csrf,
             id: m.id,
             name: m.spec.name.as_str().to_owned(),
-            url: m.spec.url().to_owned(),
+            confirmation: confirmation(m).0.to_owned(),
+            what: confirmation(m).1,
             typed,
             error,
         }
@@ -797,8 +857,8 @@ pub struct DeleteForm {
     confirm_url: String,
 }
 
-/// Deletes only when the URL typed is the monitor's: the confirmation is the server's, not
-/// only the browser's, and is checked under the same lock as the delete.
+/// Deletes only when the URL (a heartbeat's name) typed is the monitor's: the confirmation is
+/// the server's, not only the browser's, and is checked under the same lock as the delete.
 pub async fn delete(
     State(state): State<AppState>,
     user: PageUser,
@@ -808,12 +868,13 @@ pub async fn delete(
     user.check(&form.csrf)?;
     let typed = form.confirm_url.trim();
     let deleted = actions::delete(&state, user.user.id, id, |m| {
-        if typed == m.spec.url() {
+        let (expected, what) = confirmation(m);
+        if typed == expected {
             Ok(())
         } else {
             Err(ApiError::Invalid(FieldError::new(
                 "confirm_url",
-                "does not match the monitor's URL; nothing was deleted",
+                format!("does not match the monitor's {what}; nothing was deleted"),
             )))
         }
     })

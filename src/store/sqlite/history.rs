@@ -28,7 +28,7 @@ const EVENTS: &str = "SELECT id, at, from_status, to_status, cause_kind, cause_m
 
 /// Each monitor with its hourly roll-ups packed into one text column, `hour checks up sum min
 /// max` per hour and `,` between hours: a thousand rows to read instead of one per hour each.
-pub(super) const SUMMARIES: &str = "SELECT m.id, m.name, m.url, m.paused, s.status, s.status_since, \
+pub(super) const SUMMARIES: &str = "SELECT m.id, m.name, m.kind, m.url, m.paused, s.status, s.status_since, \
             s.last_latency_ms, s.last_at, s.recent, \
             (SELECT group_concat(((h.hour - ?2) / ?3) || ' ' || h.checks || ' ' || h.up || ' ' \
                     || h.latency_sum || ' ' || coalesce(h.latency_min, '') || ' ' \

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod history;
+mod pings;
 mod record;
 mod rows;
 mod sessions;
@@ -11,8 +12,9 @@ mod tokens;
 
 use super::{
     ActiveMonitor, ApiToken, ApiTokenUse, BucketStats, Channel, ChannelChoice, CheckRecord,
-    Delivery, DeliveryOutcome, Event, FinishedDelivery, Incident, Monitor, MonitorSummary,
-    Recorded, Result, Settled, Store, StoreError, StoredVerdict, UserCredentials,
+    Delivery, DeliveryOutcome, Event, FinishedDelivery, Incident, Monitor, MonitorSummary, Ping,
+    PingTarget, Recorded, Result, RunTimes, Settled, Store, StoreError, StoredVerdict,
+    UserCredentials,
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
@@ -20,6 +22,7 @@ use crate::alert::message::AlertKind;
 use crate::api_token::ApiTokenId;
 use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::Outcome;
+use crate::secret::Secret;
 use crate::timestamp::Timestamp;
 use crate::verdict::Status;
 use async_trait::async_trait;
@@ -40,7 +43,7 @@ macro_rules! select_monitor {
                     s.last_error_kind, s.last_error_message, s.last_dns_ms AS dns_ms, \
                     s.last_connect_ms AS connect_ms, s.last_tls_ms AS tls_ms, \
                     s.last_ttfb_ms AS ttfb_ms, s.last_transfer_ms AS transfer_ms, \
-                    s.cert_expires_at \
+                    s.cert_expires_at, m.ping_token \
              FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id ",
             $($tail)?
         )
@@ -284,13 +287,14 @@ impl Store for SqliteStore {
         spec: &MonitorSpec,
         paused: bool,
         channels: ChannelChoice<'_>,
+        ping_token: Option<&str>,
         now: Timestamp,
     ) -> Result<Monitor> {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO monitors (user_id, name, kind, url, interval_s, remind_every_s, spec, paused, \
-                 created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 created_at, updated_at, ping_token) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(owner.0)
         .bind(spec.name.as_str())
@@ -302,13 +306,18 @@ impl Store for SqliteStore {
         .bind(paused)
         .bind(now.as_millis())
         .bind(now.as_millis())
+        .bind(ping_token)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO monitor_state (monitor_id, status_since) VALUES (?, ?)")
-            .bind(id)
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO monitor_state (monitor_id, status_since, runs_counted_from) \
+             VALUES (?, ?, ?)",
+        )
+        .bind(id)
+        .bind(now.as_millis())
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
         alerts::attach(&mut tx, owner, MonitorId(id), channels).await?;
         let channels = alerts::channels_of(&mut *tx, MonitorId(id)).await?;
         tx.commit().await?;
@@ -324,6 +333,7 @@ impl Store for SqliteStore {
             last_check: None,
             cert_expires_at: None,
             channels,
+            ping_token: ping_token.map(Secret::new),
         })
     }
 
@@ -382,6 +392,7 @@ impl Store for SqliteStore {
         spec: &MonitorSpec,
         paused: bool,
         channels: Option<&[ChannelId]>,
+        ping_token: Option<&str>,
         now: Timestamp,
     ) -> Result<Option<Monitor>> {
         let mut tx = self.write().await?;
@@ -398,7 +409,7 @@ impl Store for SqliteStore {
         };
         sqlx::query(
             "UPDATE monitors SET name = ?, kind = ?, url = ?, interval_s = ?, remind_every_s = ?, spec = ?, paused = ?, \
-                 updated_at = ? \
+                 updated_at = ?, ping_token = COALESCE(ping_token, ?) \
              WHERE id = ?",
         )
         .bind(spec.name.as_str())
@@ -409,6 +420,7 @@ impl Store for SqliteStore {
         .bind(serde_json::Value::Object(spec.to_json()).to_string())
         .bind(paused)
         .bind(now.as_millis())
+        .bind(ping_token)
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
@@ -446,8 +458,17 @@ impl Store for SqliteStore {
     }
 
     async fn active_monitors(&self) -> Result<Vec<ActiveMonitor>> {
-        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT m.id, m.spec, s.last_at FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+        type Row = (
+            i64,
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT m.id, m.spec, s.last_at, s.runs_counted_from, s.run_ended_at, s.run_started_at \
+             FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
              WHERE m.paused = 0",
         )
         .fetch_all(&self.reads)
@@ -455,7 +476,7 @@ impl Store for SqliteStore {
         // A monitor that no longer reads is not checked, and keeps none of the others from it.
         Ok(rows
             .into_iter()
-            .filter_map(|(id, spec, last_at)| {
+            .filter_map(|(id, spec, last_at, counted_from, ended, started)| {
                 let spec = parse_spec(&spec)
                     .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; it is not checked"))
                     .ok()?;
@@ -463,6 +484,11 @@ impl Store for SqliteStore {
                     id: MonitorId(id),
                     spec,
                     last_check_at: last_at.map(Timestamp::from_millis),
+                    runs: RunTimes {
+                        counted_from: counted_from.map(Timestamp::from_millis),
+                        ended: ended.map(Timestamp::from_millis),
+                        started: started.map(Timestamp::from_millis),
+                    },
                 })
             })
             .collect())
@@ -477,6 +503,18 @@ impl Store for SqliteStore {
         .fetch_all(&self.reads)
         .await?;
         rows.into_iter().map(VerdictRow::into_stored).collect()
+    }
+
+    async fn ping_target(&self, token: &str) -> Result<Option<PingTarget>> {
+        pings::target(&self.reads, token).await
+    }
+
+    async fn record_ping(&self, monitor: MonitorId, ping: &Ping) -> Result<RunTimes> {
+        in_write!(self, |tx| pings::insert(&mut tx, monitor, ping).await?)
+    }
+
+    async fn pings(&self, monitor: MonitorId, limit: u32) -> Result<Vec<Ping>> {
+        pings::latest(&self.reads, monitor, limit).await
     }
 
     async fn record(&self, batch: &[CheckRecord]) -> Result<Recorded> {
@@ -630,11 +668,15 @@ async fn pause_change(
     } else {
         ("paused", Status::Pending.as_str(), None)
     };
+    // A heartbeat's runs count afresh from a resumption (and stay as they were while paused).
     sqlx::query(
         "UPDATE monitor_state SET status = 'pending', status_since = ?, streak = 0, \
-             streak_since = NULL, streak_cause_kind = NULL, streak_cause_message = NULL \
+             streak_since = NULL, streak_cause_kind = NULL, streak_cause_message = NULL, \
+             runs_counted_from = CASE WHEN ? THEN runs_counted_from ELSE ? END \
          WHERE monitor_id = ?",
     )
+    .bind(now.as_millis())
+    .bind(paused)
     .bind(now.as_millis())
     .bind(id.0)
     .execute(&mut *conn)

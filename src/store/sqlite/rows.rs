@@ -2,7 +2,7 @@
 //! convert is reported as corrupt rather than guessed at.
 
 use super::history::Counts;
-use crate::monitor::{ChannelId, MonitorId, MonitorInput, MonitorSpec, UserId};
+use crate::monitor::{ChannelId, Kind, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
 use crate::store::{
     BucketStats, Event, Incident, Monitor, MonitorSummary, Result, StoreError, StoredVerdict,
@@ -92,6 +92,7 @@ pub struct MonitorRow {
     #[sqlx(flatten)]
     last_phases: PhaseColumns,
     cert_expires_at: Option<i64>,
+    ping_token: Option<String>,
 }
 
 /// A check's phases as stored, a column each.
@@ -142,6 +143,7 @@ impl MonitorRow {
             last_check,
             cert_expires_at: timestamp(self.cert_expires_at),
             channels,
+            ping_token: self.ping_token.map(crate::secret::Secret::new),
         })
     }
 }
@@ -256,6 +258,7 @@ impl EventRow {
 pub struct SummaryRow {
     pub id: i64,
     name: String,
+    kind: String,
     url: String,
     paused: bool,
     status: String,
@@ -296,6 +299,7 @@ impl SummaryRow {
         Ok(MonitorSummary {
             id: MonitorId(self.id),
             name: self.name,
+            kind: Kind::parse("kind", &self.kind).map_err(|_| corrupt("kind", &self.kind))?,
             url: self.url,
             paused: self.paused,
             status: status(&self.status)?,

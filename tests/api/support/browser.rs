@@ -143,6 +143,20 @@ impl Browser {
             .to_owned()
     }
 
+    /// Whether the element `css` selects takes up room on the page (it and its parents shown).
+    pub async fn is_shown(&self, css: &str) -> bool {
+        self.find(css).await;
+        self.client
+            .execute(
+                "return document.querySelector(arguments[0]).getClientRects().length > 0",
+                vec![css.into()],
+            )
+            .await
+            .expect("the page runs the script")
+            .as_bool()
+            .expect("a boolean")
+    }
+
     /// A property of the element `css` selects, such as `textContent`.
     pub async fn property(&self, css: &str, property: &str) -> String {
         self.read(css, property).await
