@@ -17,7 +17,9 @@ pub fn monitor_json(m: &Monitor, public_url: &str) -> Value {
     out.extend(m.spec.to_json());
     let computed = json!({
         "interval_seconds": m.spec.interval.as_secs(),
-        "timeout_ms": u64::try_from(m.spec.timeout().as_millis()).unwrap_or(u64::MAX),
+        // A heartbeat makes no check to time out.
+        "timeout_ms": m.spec.kind().is_probed()
+            .then(|| u64::try_from(m.spec.timeout().as_millis()).unwrap_or(u64::MAX)),
         "status": m.shown_status(),
         "status_since": m.status_since,
         "paused": m.paused,
