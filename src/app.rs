@@ -15,6 +15,7 @@ use crate::http::{
     TRIAL_CHECKS_PER_MINUTE,
 };
 use crate::live::Live;
+use crate::metrics::Metrics;
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
 use crate::scheduler::{Job, Scheduler};
@@ -79,9 +80,16 @@ impl App {
             config.alert_retry.0,
         );
         let live = Live::default();
-        let (recorder, results) =
-            Recorder::start(Arc::clone(&store), alerts_queued, live.clone()).await?;
-        let (mut scheduler, scheduler_handle) = Scheduler::new(prober.clone(), results.clone());
+        let metrics = Arc::new(Metrics::new()?);
+        let (recorder, results) = Recorder::start(
+            Arc::clone(&store),
+            alerts_queued,
+            live.clone(),
+            Arc::clone(&metrics),
+        )
+        .await?;
+        let (mut scheduler, scheduler_handle) =
+            Scheduler::new(prober.clone(), results.clone(), Arc::clone(&metrics));
         let monitors = store.active_monitors().await?;
         scheduler.load(monitors.into_iter().map(|m| {
             let job = Job {
@@ -114,6 +122,8 @@ impl App {
             trial_checks: Arc::new(KeyedLimit::per_minute(TRIAL_CHECKS_PER_MINUTE)),
             public_url: public_url.into(),
             pings: Arc::new(KeyedLimit::per_minute(PINGS_PER_MINUTE)),
+            metrics,
+            metrics_token: config.metrics_token.clone().map(Arc::new),
             sessions: Arc::new(Sessions::new(
                 secret.as_bytes(),
                 config.session_ttl.0,

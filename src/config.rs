@@ -59,6 +59,9 @@ pub struct Config {
     /// The wait before an alert that failed to send is tried again; it doubles each time, up
     /// to an hour, and an alert still failing after a day is given up.
     pub alert_retry: HumanDuration,
+    /// When set, `GET /metrics` asks for it as a bearer token; open to anyone who reaches
+    /// upbeat otherwise.
+    pub metrics_token: Option<Secret>,
     /// This node's name, unique among the upbeat nodes that share a database: work it claims
     /// (alerts being sent) is claimed under it. The machine's host name by default.
     pub node_name: String,
@@ -103,6 +106,7 @@ impl Default for Config {
             telegram_api_url: "https://api.telegram.org".into(),
             pagerduty_url: "https://events.pagerduty.com".into(),
             alert_retry: HumanDuration(Duration::from_secs(10)),
+            metrics_token: None,
             node_name: hostname::get()
                 .ok()
                 .and_then(|h| h.into_string().ok())
@@ -138,7 +142,7 @@ impl Config {
             .merge(
                 Env::prefixed("UPBEAT_")
                     // Secrets are read verbatim below: parsed, an all-digit one would turn into a number.
-                    .ignore(&["config", "jwt_secret", "sendgrid_api_key"])
+                    .ignore(&["config", "jwt_secret", "sendgrid_api_key", "metrics_token"])
                     .split("__")
                     // Other UPBEAT_ variables (for other tools or later versions) are left alone.
                     .filter(move |k| known.iter().any(|known| k.starts_with(known.as_str()))),
@@ -147,6 +151,11 @@ impl Config {
         let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("{e}"))?;
         if let Ok(secret) = std::env::var("UPBEAT_JWT_SECRET") {
             config.jwt_secret = Some(Secret::new(secret));
+        }
+        if let Ok(token) = std::env::var("UPBEAT_METRICS_TOKEN")
+            && !token.is_empty()
+        {
+            config.metrics_token = Some(Secret::new(token));
         }
         // SendGrid's own name for its key, without the UPBEAT_ prefix.
         if let Ok(key) = std::env::var("SENDGRID_API_KEY")
@@ -346,6 +355,10 @@ mod tests {
             jail.set_env("UPBEAT_JWT_SECRET", "1".repeat(32));
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert_eq!(c.jwt_secret.unwrap().expose(), "1".repeat(32));
+            // Read verbatim, digits and all.
+            jail.set_env("UPBEAT_METRICS_TOKEN", "0123");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.metrics_token.unwrap().expose(), "0123");
             jail.set_env("UPBEAT_CORS_ORIGINS", "https://a.example/path");
             assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())

@@ -11,6 +11,7 @@ pub mod config;
 pub mod fields;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;

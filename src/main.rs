@@ -51,6 +51,7 @@ enum Command {
     SENDGRID_API_KEY SendGrid API key, for email without a mail server (sendgrid_url to override)\n  \
     telegram_api_url, pagerduty_url   API addresses of those services [default: their own]\n  \
     alert_retry      wait before retrying a failed alert; doubles up to 1h, given up after a day [default: 10s]\n  \
+    metrics_token    bearer token GET /metrics asks for [default: none, the metrics are open]\n  \
     node_name        this process's name among several sharing one database [default: the machine's name]")]
 struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:8080]

@@ -9,7 +9,8 @@
 //! and a check that started before a pause or a resume is not judged after it.
 
 use crate::live::{Change, Live};
-use crate::monitor::MonitorId;
+use crate::metrics::Metrics;
+use crate::monitor::{MonitorId, MonitorSpec};
 use crate::probe::Outcome;
 use crate::store::{CheckRecord, Store, StoreError};
 use crate::timestamp::Timestamp;
@@ -17,8 +18,7 @@ use crate::verdict::certificate::{self, CertAlerted};
 use crate::verdict::{Thresholds, VerdictState};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Results waiting for the writer, at most. At 10,000 checks a second this is several seconds of
@@ -50,18 +50,20 @@ enum Message {
 #[derive(Clone)]
 pub struct RecorderHandle {
     tx: mpsc::Sender<Message>,
-    dropped: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 impl RecorderHandle {
-    pub fn submit(&self, monitor: MonitorId, thresholds: Thresholds, outcome: Outcome) {
+    /// The outcome of a check of `monitor`, made with the settings `spec`.
+    pub fn submit(&self, monitor: MonitorId, spec: &MonitorSpec, outcome: Outcome) {
+        self.metrics.checked(spec.kind(), &outcome);
         let message = Message::Result {
             monitor,
-            thresholds,
+            thresholds: Thresholds::of(spec),
             outcome,
         };
         if self.tx.try_send(message).is_err() {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let dropped = self.metrics.dropped();
             // One line per thousand, so a long stall does not flood the log.
             if dropped % 1000 == 1 {
                 tracing::warn!(
@@ -105,6 +107,11 @@ impl RecorderHandle {
     pub async fn forget(&self, monitor: MonitorId) {
         let _ = self.tx.send(Message::Forget(monitor)).await;
     }
+
+    /// Results and changes waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
 }
 
 /// What the recorder remembers of a monitor between results.
@@ -127,6 +134,7 @@ pub struct Recorder {
     alerts_queued: Arc<Notify>,
     /// Told which monitors have new results.
     live: Live,
+    metrics: Arc<Metrics>,
 }
 
 impl Recorder {
@@ -136,6 +144,7 @@ impl Recorder {
         store: Arc<dyn Store>,
         alerts_queued: Arc<Notify>,
         live: Live,
+        metrics: Arc<Metrics>,
     ) -> Result<(Self, RecorderHandle), StoreError> {
         let tracked = store
             .verdict_states()
@@ -155,7 +164,7 @@ impl Recorder {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let handle = RecorderHandle {
             tx,
-            dropped: Arc::new(AtomicU64::new(0)),
+            metrics: Arc::clone(&metrics),
         };
         Ok((
             Recorder {
@@ -164,6 +173,7 @@ impl Recorder {
                 tracked,
                 alerts_queued,
                 live,
+                metrics,
             },
             handle,
         ))
@@ -260,9 +270,11 @@ impl Recorder {
             return;
         }
         let mut backoff = Duration::from_millis(50);
+        let started = Instant::now();
         loop {
             match self.store.record(batch).await {
                 Ok(recorded) => {
+                    self.metrics.wrote(batch.len(), started.elapsed());
                     for id in &recorded.gone {
                         self.tracked.remove(id);
                     }

@@ -13,12 +13,12 @@
 
 mod heartbeat;
 
+use crate::metrics::Metrics;
 use crate::monitor::{MonitorId, MonitorSpec};
 use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
 use crate::store::{PingKind, RunTimes};
 use crate::timestamp::{Timestamp, duration_millis};
-use crate::verdict::Thresholds;
 use heartbeat::Watch;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -119,21 +119,26 @@ const WALL_CLOCK_RECHECK: Duration = Duration::from_secs(60);
 pub struct Scheduler {
     entries: HashMap<MonitorId, Entry>,
     heap: BinaryHeap<Reverse<Due>>,
-    /// Monitors with a check under way; a check that falls due meanwhile is skipped.
     /// The monitors with a check under way, by the task making it: a check that panics still
     /// frees its monitor for the next slot.
     in_flight: HashMap<tokio::task::Id, MonitorId>,
+    /// Monitors with a check under way; a check that falls due meanwhile is skipped.
     busy: HashSet<MonitorId>,
     rx: mpsc::UnboundedReceiver<Command>,
     prober: Prober,
     recorder: RecorderHandle,
+    metrics: Arc<Metrics>,
     /// Fixes the relation between the monotonic clock we sleep on and the wall clock slots are on.
     epoch: (Instant, Timestamp),
     next_generation: u64,
 }
 
 impl Scheduler {
-    pub fn new(prober: Prober, recorder: RecorderHandle) -> (Self, SchedulerHandle) {
+    pub fn new(
+        prober: Prober,
+        recorder: RecorderHandle,
+        metrics: Arc<Metrics>,
+    ) -> (Self, SchedulerHandle) {
         let (tx, rx) = mpsc::unbounded_channel();
         let scheduler = Scheduler {
             entries: HashMap::new(),
@@ -143,6 +148,7 @@ impl Scheduler {
             rx,
             prober,
             recorder,
+            metrics,
             epoch: (Instant::now(), Timestamp::now()),
             next_generation: 0,
         };
@@ -353,8 +359,7 @@ impl Scheduler {
                 // The timer ran on the monotonic clock: only the wall clock says it is late.
                 if watch.deadline() <= wall {
                     let outcome = watch.late(wall);
-                    self.recorder
-                        .submit(job.monitor, Thresholds::of(&job.spec), outcome);
+                    self.recorder.submit(job.monitor, &job.spec, outcome);
                 }
                 let at = instant_of(watch.deadline());
                 self.heap.push(Reverse(Due {
@@ -382,7 +387,8 @@ impl Scheduler {
                 continue;
             }
             entry.last_started = Some(now);
-            let lag = now.saturating_duration_since(due.at);
+            let lag = Instant::now().saturating_duration_since(due.at);
+            self.metrics.started_late_by(lag);
             if lag > Duration::from_secs(1) {
                 tracing::debug!(monitor = %job.monitor, ?lag, "check started late");
             }
@@ -391,7 +397,7 @@ impl Scheduler {
             let monitor = job.monitor;
             let task = checks.spawn(async move {
                 match prober.check(&job.spec).await {
-                    Ok(outcome) => recorder.submit(job.monitor, Thresholds::of(&job.spec), outcome),
+                    Ok(outcome) => recorder.submit(job.monitor, &job.spec, outcome),
                     // Our own resources ran out: that says nothing about the target.
                     Err(local) => {
                         tracing::warn!(monitor = %job.monitor, error = %local, "check could not be made")

@@ -18,20 +18,23 @@ pub use ui::session::Sessions;
 use crate::account::Passwords;
 use crate::alert::send::Senders;
 use crate::live::Live;
+use crate::metrics::{self, Metrics};
 use crate::monitor::UserId;
 use crate::probe::Prober;
 use crate::recorder::RecorderHandle;
 use crate::scheduler::SchedulerHandle;
+use crate::secret::Secret;
 use crate::store::Store;
 use anyhow::Context;
 use auth::{AttemptLimiter, KeyedLimit, Tokens};
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use error::ApiError;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -68,12 +71,16 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Pings each heartbeat token may send.
     pub pings: Arc<KeyedLimit<String>>,
+    pub metrics: Arc<Metrics>,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<Arc<Secret>>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
     let mut router = Router::new()
         .route("/healthz", get(health))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .merge(api::router())
         .merge(ping::router())
         .merge(ui::router())
@@ -122,6 +129,38 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// 200 when the service can reach its database, 503 otherwise.
+/// The Prometheus metrics. With `metrics_token` set, only for the bearer of it.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Digests compared, so the time taken says nothing about the token.
+        if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.expose().as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "the metrics need the metrics token\n",
+            )
+                .into_response();
+        }
+    }
+    // The database being unreachable is when the metrics matter most: they are served anyway.
+    let stats = match state.store.stats().await {
+        Ok(stats) => Some(stats),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the database did not answer");
+            None
+        }
+    };
+    let text = state
+        .metrics
+        .render(stats.as_ref(), state.recorder.queued());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),

@@ -8,7 +8,6 @@ use crate::monitor::MonitorId;
 use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
 use crate::store::{Ping, PingKind, PingTarget, RunTimes};
 use crate::timestamp::Timestamp;
-use crate::verdict::Thresholds;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -133,9 +132,7 @@ fn judge(state: &AppState, target: &PingTarget, ping: &Ping, before: RunTimes) {
 
 fn submit(state: &AppState, target: &PingTarget, outcome: Outcome) {
     let id: MonitorId = target.id;
-    state
-        .recorder
-        .submit(id, Thresholds::of(&target.spec), outcome);
+    state.recorder.submit(id, &target.spec, outcome);
 }
 
 /// What an end of a run means for the monitor; a start means nothing yet. The latency of a run

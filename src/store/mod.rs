@@ -9,6 +9,7 @@ use crate::alert::channel::{ChannelSettings, ChannelSpec};
 use crate::alert::message::{Alert, AlertKind};
 use crate::api_token::ApiTokenId;
 use crate::fields::FieldError;
+use crate::metrics::StoreStats;
 use crate::monitor::{ChannelId, Kind, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
 use crate::secret::Secret;
@@ -266,7 +267,7 @@ pub struct Recorded {
 }
 
 /// The status people see: `paused` overrides the verdict while it lasts.
-fn shown_status(paused: bool, status: Status) -> &'static str {
+pub(crate) fn shown_status(paused: bool, status: Status) -> &'static str {
     if paused { "paused" } else { status.as_str() }
 }
 
@@ -429,6 +430,8 @@ pub struct Incident {
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Monitors by status, the alerts waiting and the database's size, for the metrics.
+    async fn stats(&self) -> Result<StoreStats>;
     /// Closes every connection once the writes in progress are done.
     async fn close(&self);
 

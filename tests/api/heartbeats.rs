@@ -11,7 +11,11 @@ async fn heartbeat(app: &TestApp, token: &str, settings: Value) -> (i64, String)
         .unwrap()
         .extend(settings.as_object().unwrap().clone());
     let m = app.create_monitor(token, body).await;
-    assert_eq!((&m["url"], &m["timeout_ms"]), (&Value::Null, &Value::Null), "{m}");
+    assert_eq!(
+        (&m["url"], &m["timeout_ms"]),
+        (&Value::Null, &Value::Null),
+        "{m}"
+    );
     let url = m["ping_url"].as_str().unwrap_or_else(|| panic!("{m}"));
     (m["id"].as_i64().unwrap(), url.to_owned())
 }

@@ -13,6 +13,7 @@ mod heartbeats;
 mod history;
 mod kinds;
 mod live;
+mod metrics;
 mod monitors;
 mod ownership;
 mod pages;

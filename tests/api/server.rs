@@ -243,6 +243,7 @@ async fn the_openapi_description_matches_the_routes() {
 
     let mut protected = Vec::new();
     let mut operations: Vec<(Method, String, bool)> = Vec::new();
+    let mut texts = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let Some(method) = ["get", "post", "put", "patch", "delete"]
@@ -252,6 +253,17 @@ async fn the_openapi_description_matches_the_routes() {
                 continue; // path-level keys such as "parameters"
             };
             let public = op.get("security") == Some(&json!([]));
+            // Plain text (the metrics) is read apart from the JSON answers.
+            if op["responses"]["200"]["content"]
+                .get("application/json")
+                .is_none()
+                && op["responses"]["200"]["content"]
+                    .get("text/plain")
+                    .is_some()
+            {
+                texts.push(concrete(path, user_id));
+                continue;
+            }
             if !public {
                 protected.push((method.clone(), concrete(path, 1)));
             }
@@ -277,6 +289,12 @@ async fn the_openapi_description_matches_the_routes() {
             status.is_success(),
             "{method} {path} answered {status}: {body}"
         );
+    }
+
+    assert_eq!(texts, ["/metrics"]);
+    for path in texts {
+        let resp = app.client.get(app.url(&path)).send().await.unwrap();
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
     }
 
     let mut tested: Vec<(Method, String)> = protected_routes(id, channel, revocable);

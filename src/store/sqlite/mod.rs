@@ -14,12 +14,13 @@ use super::{
     ActiveMonitor, ApiToken, ApiTokenUse, BucketStats, Channel, ChannelChoice, CheckRecord,
     Delivery, DeliveryOutcome, Event, FinishedDelivery, Incident, Monitor, MonitorSummary, Ping,
     PingTarget, Recorded, Result, RunTimes, Settled, Store, StoreError, StoredVerdict,
-    UserCredentials,
+    UserCredentials, shown_status,
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
 use crate::alert::message::AlertKind;
 use crate::api_token::ApiTokenId;
+use crate::metrics::StoreStats;
 use crate::monitor::{ChannelId, MonitorId, MonitorSpec, UserId};
 use crate::probe::Outcome;
 use crate::secret::Secret;
@@ -107,6 +108,35 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reads).await?;
         Ok(())
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        let by_status: Vec<(bool, String, i64)> = sqlx::query_as(
+            "SELECT m.paused, s.status, count(*) FROM monitors m \
+             JOIN monitor_state s ON s.monitor_id = m.id GROUP BY m.paused, s.status",
+        )
+        .fetch_all(&self.reads)
+        .await?;
+        let outbox: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+                .fetch_one(&self.reads)
+                .await?;
+        let database_bytes: i64 = sqlx::query_scalar(
+            "SELECT p.page_count * s.page_size FROM pragma_page_count() p, pragma_page_size() s",
+        )
+        .fetch_one(&self.reads)
+        .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(StoreStats {
+            monitors: by_status
+                .into_iter()
+                .map(|(paused, status, n)| {
+                    Ok((shown_status(paused, rows::status(&status)?), count(n)))
+                })
+                .collect::<Result<_>>()?,
+            outbox: count(outbox),
+            database_bytes: count(database_bytes),
+        })
     }
 
     async fn close(&self) {

@@ -45,7 +45,7 @@ pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn status(s: &str) -> Result<Status> {
+pub(super) fn status(s: &str) -> Result<Status> {
     Status::parse(s).ok_or_else(|| corrupt("status", s))
 }
 
