@@ -26,6 +26,10 @@ use tokio::sync::{Notify, mpsc, oneshot};
 const QUEUE_CAPACITY: usize = 65_536;
 /// Results written in one transaction, at most.
 const MAX_BATCH: usize = 2_000;
+/// How long results gather before they are written together. Writing each as it comes costs
+/// the database several statements per result; gathered, a few per batch. It is also the most
+/// a status change waits before it is stored and alerted.
+const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
 enum Message {
     Result {
@@ -179,12 +183,22 @@ impl Recorder {
         ))
     }
 
-    /// Writes until every handle is dropped and the queue is empty. Batches form by themselves:
-    /// whatever arrived while the previous batch was being written goes into the next one.
+    /// Writes until every handle is dropped and the queue is empty. A batch is what arrives
+    /// within [`BATCH_WINDOW`] of its first message, or while the previous batch was being
+    /// written, up to [`MAX_BATCH`].
     pub async fn run(mut self) {
         let mut incoming = Vec::with_capacity(MAX_BATCH);
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while self.rx.recv_many(&mut incoming, MAX_BATCH).await > 0 {
+            let window = tokio::time::Instant::now() + BATCH_WINDOW;
+            while incoming.len() < MAX_BATCH {
+                let room = MAX_BATCH - incoming.len();
+                let more = self.rx.recv_many(&mut incoming, room);
+                match tokio::time::timeout_at(window, more).await {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+            }
             for message in incoming.drain(..) {
                 match message {
                     Message::Result {

@@ -11,22 +11,25 @@ use crate::timestamp::Timestamp;
 use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 pub(super) const CLOSE_INCIDENT: &str =
     "UPDATE incidents SET ended_at = ? WHERE monitor_id = ? AND ended_at IS NULL RETURNING id";
 
 /// Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound values.
 const ROWS_PER_INSERT: usize = 500;
+/// Values bound in one statement, at most: well under SQLite's limit of 32,766.
+const MAX_BOUND_VALUES: usize = 10_000;
 
 /// Nothing is written for monitors that no longer exist; the result names them.
 pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Result<Recorded> {
     let mut recorded = Recorded::default();
+    // Updating the states first tells which monitors still exist: one deleted while its check
+    // was in flight leaves no orphan rows behind.
+    let existing = update_states(conn, batch).await?;
     let mut kept = Vec::with_capacity(batch.len());
     for record in batch {
-        // Updating the state first tells whether the monitor still exists: one deleted while
-        // its check was in flight leaves no orphan rows behind.
-        if update_state(conn, record).await? {
+        if existing.contains(&record.monitor.0) {
             if let Some(t) = &record.transition {
                 recorded.alerts += record_transition(conn, record.monitor, t).await?;
             }
@@ -52,42 +55,79 @@ fn message(e: Option<&CheckError>) -> Option<&str> {
     e.map(|e| e.message.as_str())
 }
 
-async fn update_state(conn: &mut SqliteConnection, r: &CheckRecord) -> Result<bool> {
-    let v = &r.verdict;
-    let o = &r.outcome;
-    let updated = sqlx::query(
-        "UPDATE monitor_state SET status = ?, status_since = ?, streak = ?, streak_since = ?, \
-             streak_cause_kind = ?, streak_cause_message = ?, last_at = ?, last_status_code = ?, \
-             last_latency_ms = ?, last_error_kind = ?, last_error_message = ?, \
-             last_dns_ms = ?, last_connect_ms = ?, last_tls_ms = ?, last_ttfb_ms = ?, \
-             last_transfer_ms = ?, recent = substr(recent || ?, ?), \
-             cert_expires_at = coalesce(?, cert_expires_at) \
-         WHERE monitor_id = ?",
-    )
-    .bind(v.status.as_str())
-    .bind(v.since.map(|t| t.as_millis()))
-    .bind(i64::from(v.streak))
-    .bind(v.streak_since.map(|t| t.as_millis()))
-    .bind(kind(v.streak_cause.as_ref()))
-    .bind(message(v.streak_cause.as_ref()))
-    .bind(o.at.as_millis())
-    .bind(o.status_code.map(i64::from))
-    .bind(i64::from(o.latency_ms))
-    .bind(kind(o.error.as_ref()))
-    .bind(message(o.error.as_ref()))
-    .bind(o.phases.dns_ms)
-    .bind(o.phases.connect_ms)
-    .bind(o.phases.tls_ms)
-    .bind(o.phases.ttfb_ms)
-    .bind(o.phases.transfer_ms)
-    .bind(if o.ok() { "1" } else { "0" })
-    // A negative start counts from the end: the last RECENT_CHECKS characters.
-    .bind(-(RECENT_CHECKS as i64))
-    .bind(o.cert_expires_at.map(Timestamp::as_millis))
-    .bind(r.monitor.0)
-    .execute(&mut *conn)
-    .await?;
-    Ok(updated.rows_affected() > 0)
+/// A monitor's state after the batch: its latest record, the up/down marks of all of its
+/// records in order, and the latest certificate expiry seen.
+struct StateAfter<'a> {
+    last: &'a CheckRecord,
+    marks: String,
+    cert_expires_at: Option<Timestamp>,
+}
+
+/// Values bound per monitor by [`update_states`].
+const STATE_VALUES: usize = 20;
+
+/// Writes each monitor's state after the batch, a few hundred monitors per statement; returns
+/// the ids of those that exist.
+async fn update_states(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Result<HashSet<i64>> {
+    let mut after: BTreeMap<i64, StateAfter> = BTreeMap::new();
+    for r in batch {
+        let mark = if r.outcome.ok() { '1' } else { '0' };
+        let state = after.entry(r.monitor.0).or_insert_with(|| StateAfter {
+            last: r,
+            marks: String::new(),
+            cert_expires_at: None,
+        });
+        state.last = r;
+        state.marks.push(mark);
+        state.cert_expires_at = r.outcome.cert_expires_at.or(state.cert_expires_at);
+    }
+    let after: Vec<_> = after.into_iter().collect();
+    let mut existing = HashSet::with_capacity(after.len());
+    for chunk in after.chunks(MAX_BOUND_VALUES / STATE_VALUES) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE monitor_state SET status = v.column2, status_since = v.column3, \
+                 streak = v.column4, streak_since = v.column5, streak_cause_kind = v.column6, \
+                 streak_cause_message = v.column7, last_at = v.column8, \
+                 last_status_code = v.column9, last_latency_ms = v.column10, \
+                 last_error_kind = v.column11, last_error_message = v.column12, \
+                 last_dns_ms = v.column13, last_connect_ms = v.column14, last_tls_ms = v.column15, \
+                 last_ttfb_ms = v.column16, last_transfer_ms = v.column17, \
+                 recent = substr(monitor_state.recent || v.column18, v.column19), \
+                 cert_expires_at = coalesce(v.column20, monitor_state.cert_expires_at) \
+             FROM (",
+        );
+        q.push_values(chunk, |mut row, (monitor, s)| {
+            let v = &s.last.verdict;
+            let o = &s.last.outcome;
+            row.push_bind(*monitor)
+                .push_bind(v.status.as_str())
+                .push_bind(v.since.map(|t| t.as_millis()))
+                .push_bind(i64::from(v.streak))
+                .push_bind(v.streak_since.map(|t| t.as_millis()))
+                .push_bind(kind(v.streak_cause.as_ref()))
+                .push_bind(v.streak_cause.as_ref().map(|e| e.message.clone()))
+                .push_bind(o.at.as_millis())
+                .push_bind(o.status_code.map(i64::from))
+                .push_bind(i64::from(o.latency_ms))
+                .push_bind(kind(o.error.as_ref()))
+                .push_bind(o.error.as_ref().map(|e| e.message.clone()))
+                .push_bind(o.phases.dns_ms)
+                .push_bind(o.phases.connect_ms)
+                .push_bind(o.phases.tls_ms)
+                .push_bind(o.phases.ttfb_ms)
+                .push_bind(o.phases.transfer_ms)
+                .push_bind(s.marks.clone())
+                // A negative start counts from the end: the last RECENT_CHECKS characters.
+                .push_bind(-(RECENT_CHECKS as i64))
+                .push_bind(s.cert_expires_at.map(Timestamp::as_millis));
+        });
+        q.push(
+            ") AS v WHERE monitor_state.monitor_id = v.column1 RETURNING monitor_state.monitor_id",
+        );
+        let ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+        existing.extend(ids);
+    }
+    Ok(existing)
 }
 
 /// Stores the event, opening an incident on the way down and closing it on the way up, and
@@ -239,4 +279,87 @@ async fn add_to_rollups(conn: &mut SqliteConnection, records: &[&CheckRecord]) -
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{ErrorKind, Outcome, Phases};
+    use crate::store::sqlite::SqliteStore;
+    use crate::verdict::VerdictState;
+
+    fn record(monitor: i64, at: i64, ok: bool, cert: Option<i64>) -> CheckRecord {
+        let outcome = Outcome {
+            at: Timestamp::from_millis(at),
+            status_code: Some(if ok { 200 } else { 500 }),
+            latency_ms: 7,
+            error: (!ok).then(|| CheckError::new(ErrorKind::Status, "HTTP 500")),
+            phases: Phases::default(),
+            cert_expires_at: cert.map(Timestamp::from_millis),
+        };
+        CheckRecord {
+            monitor: MonitorId(monitor),
+            verdict: VerdictState {
+                status: if ok { Status::Up } else { Status::Pending },
+                since: Some(outcome.at),
+                ..VerdictState::default()
+            },
+            outcome,
+            transition: None,
+            cert_alert: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_monitors_results_in_one_batch_leave_its_latest_state_and_every_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("upbeat.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let mut conn = store.writes.acquire().await.unwrap();
+        for sql in [
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (1, 'a@example.com', 'x', 0)",
+            "INSERT INTO monitors (id, user_id, name, kind, url, interval_s, spec, created_at, updated_at) \
+             VALUES (7, 1, 'm', 'http', 'http://a', 60, '{}', 0, 0)",
+            "INSERT INTO monitor_state (monitor_id, recent) VALUES (7, '1')",
+        ] {
+            sqlx::query(sql).execute(&mut *conn).await.unwrap();
+        }
+        let hour = 3_600_000 * 500_000;
+        let batch = [
+            record(7, hour + 1000, false, Some(hour + 90_000)),
+            record(9, hour + 1500, true, None),
+            record(7, hour + 2000, true, None),
+        ];
+        let recorded = write_batch(&mut conn, &batch).await.unwrap();
+        assert_eq!(recorded.gone, [MonitorId(9)]);
+        let state: (String, i64, i64, String, Option<i64>) = sqlx::query_as(
+            "SELECT status, last_at, last_status_code, recent, cert_expires_at \
+             FROM monitor_state WHERE monitor_id = 7",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            state,
+            (
+                "up".into(),
+                hour + 2000,
+                200,
+                "101".into(),
+                Some(hour + 90_000)
+            )
+        );
+        let checks: Vec<(i64, bool)> =
+            sqlx::query_as("SELECT monitor_id, ok FROM checks ORDER BY at")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(checks, [(7, false), (7, true)]);
+        let rollup: (i64, i64) =
+            sqlx::query_as("SELECT checks, up FROM check_hours WHERE monitor_id = 7")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(rollup, (2, 1));
+    }
 }
