@@ -488,40 +488,37 @@ impl Store for SqliteStore {
     }
 
     async fn active_monitors(&self) -> Result<Vec<ActiveMonitor>> {
-        type Row = (
-            i64,
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<ActiveRow> = sqlx::query_as(
             "SELECT m.id, m.spec, s.last_at, s.runs_counted_from, s.run_ended_at, s.run_started_at \
              FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
              WHERE m.paused = 0",
         )
         .fetch_all(&self.reads)
         .await?;
-        // A monitor that no longer reads is not checked, and keeps none of the others from it.
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, spec, last_at, counted_from, ended, started)| {
-                let spec = parse_spec(&spec)
-                    .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; it is not checked"))
-                    .ok()?;
-                Some(ActiveMonitor {
-                    id: MonitorId(id),
-                    spec,
-                    last_check_at: last_at.map(Timestamp::from_millis),
-                    runs: RunTimes {
-                        counted_from: counted_from.map(Timestamp::from_millis),
-                        ended: ended.map(Timestamp::from_millis),
-                        started: started.map(Timestamp::from_millis),
-                    },
-                })
+        // Reading 100,000 specs takes a second on one core: every core takes a share, on
+        // threads that may block.
+        let read = tokio::task::spawn_blocking(move || {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let share = rows.len().div_ceil(cores).max(1);
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = rows
+                    .chunks(share)
+                    .map(|part| {
+                        scope.spawn(move || part.iter().filter_map(active).collect::<Vec<_>>())
+                    })
+                    .collect();
+                let mut all = Vec::with_capacity(rows.len());
+                for part in parts {
+                    let read = part.join().map_err(|_| {
+                        StoreError::Corrupt("reading the monitors' settings panicked".into())
+                    })?;
+                    all.extend(read);
+                }
+                Ok(all)
             })
-            .collect())
+        });
+        read.await
+            .map_err(|e| StoreError::Corrupt(format!("reading the monitors' settings: {e}")))?
     }
 
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {
@@ -730,3 +727,31 @@ fn remind_every_s(spec: &MonitorSpec) -> Option<i64> {
 }
 
 const MONITORS_OF_USER: &str = select_monitor!("WHERE m.user_id = ? ORDER BY m.id");
+
+/// A stored monitor as the scheduler takes it. One that no longer reads is not checked, and
+/// keeps none of the others from it.
+fn active(row: &ActiveRow) -> Option<ActiveMonitor> {
+    let (id, spec, last_at, counted_from, ended, started) = row;
+    let spec = parse_spec(spec)
+        .inspect_err(|e| tracing::error!(monitor = id, error = %e, "a stored monitor cannot be read; it is not checked"))
+        .ok()?;
+    Some(ActiveMonitor {
+        id: MonitorId(*id),
+        spec,
+        last_check_at: last_at.map(Timestamp::from_millis),
+        runs: RunTimes {
+            counted_from: counted_from.map(Timestamp::from_millis),
+            ended: ended.map(Timestamp::from_millis),
+            started: started.map(Timestamp::from_millis),
+        },
+    })
+}
+
+type ActiveRow = (
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);

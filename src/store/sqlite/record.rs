@@ -5,11 +5,12 @@
 use super::alerts;
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
-use crate::probe::CheckError;
+use crate::probe::{CheckError, Outcome};
 use crate::store::{CheckRecord, RECENT_CHECKS, Recorded, Result};
 use crate::timestamp::Timestamp;
 use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition};
+use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::{BTreeMap, HashSet};
 
@@ -55,6 +56,24 @@ fn message(e: Option<&CheckError>) -> Option<&str> {
     e.map(|e| e.message.as_str())
 }
 
+/// Binds what a check observed, in the order both the checks and the states list it: its start,
+/// status code, latency, error, and the time of each step.
+fn push_observed<'r, 'qb>(
+    row: &'r mut Separated<'qb, Sqlite, &'static str>,
+    o: &Outcome,
+) -> &'r mut Separated<'qb, Sqlite, &'static str> {
+    row.push_bind(o.at.as_millis())
+        .push_bind(o.status_code.map(i64::from))
+        .push_bind(i64::from(o.latency_ms))
+        .push_bind(kind(o.error.as_ref()))
+        .push_bind(o.error.as_ref().map(|e| e.message.clone()))
+        .push_bind(o.phases.dns_ms)
+        .push_bind(o.phases.connect_ms)
+        .push_bind(o.phases.tls_ms)
+        .push_bind(o.phases.ttfb_ms)
+        .push_bind(o.phases.transfer_ms)
+}
+
 /// A monitor's state after the batch: its latest record, the up/down marks of all of its
 /// records in order, and the latest certificate expiry seen.
 struct StateAfter<'a> {
@@ -98,24 +117,14 @@ async fn update_states(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Re
         );
         q.push_values(chunk, |mut row, (monitor, s)| {
             let v = &s.last.verdict;
-            let o = &s.last.outcome;
             row.push_bind(*monitor)
                 .push_bind(v.status.as_str())
                 .push_bind(v.since.map(|t| t.as_millis()))
                 .push_bind(i64::from(v.streak))
                 .push_bind(v.streak_since.map(|t| t.as_millis()))
                 .push_bind(kind(v.streak_cause.as_ref()))
-                .push_bind(v.streak_cause.as_ref().map(|e| e.message.clone()))
-                .push_bind(o.at.as_millis())
-                .push_bind(o.status_code.map(i64::from))
-                .push_bind(i64::from(o.latency_ms))
-                .push_bind(kind(o.error.as_ref()))
-                .push_bind(o.error.as_ref().map(|e| e.message.clone()))
-                .push_bind(o.phases.dns_ms)
-                .push_bind(o.phases.connect_ms)
-                .push_bind(o.phases.tls_ms)
-                .push_bind(o.phases.ttfb_ms)
-                .push_bind(o.phases.transfer_ms)
+                .push_bind(v.streak_cause.as_ref().map(|e| e.message.clone()));
+            push_observed(&mut row, &s.last.outcome)
                 .push_bind(s.marks.clone())
                 // A negative start counts from the end: the last RECENT_CHECKS characters.
                 .push_bind(-(RECENT_CHECKS as i64))
@@ -205,23 +214,12 @@ async fn record_cert_alert(
 async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
     for chunk in records.chunks(ROWS_PER_INSERT) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms, error_kind, error_message, \
+            "INSERT INTO checks (monitor_id, ok, at, status_code, latency_ms, error_kind, error_message, \
              dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms) ",
         );
         q.push_values(chunk, |mut row, r| {
-            let o = &r.outcome;
-            row.push_bind(r.monitor.0)
-                .push_bind(o.at.as_millis())
-                .push_bind(o.ok())
-                .push_bind(o.status_code.map(i64::from))
-                .push_bind(i64::from(o.latency_ms))
-                .push_bind(kind(o.error.as_ref()))
-                .push_bind(o.error.as_ref().map(|e| e.message.clone()))
-                .push_bind(o.phases.dns_ms)
-                .push_bind(o.phases.connect_ms)
-                .push_bind(o.phases.tls_ms)
-                .push_bind(o.phases.ttfb_ms)
-                .push_bind(o.phases.transfer_ms);
+            row.push_bind(r.monitor.0).push_bind(r.outcome.ok());
+            push_observed(&mut row, &r.outcome);
         });
         q.build().execute(&mut *conn).await?;
     }
