@@ -41,13 +41,13 @@ class Api:
               f"min {min(gaps):.0f} ms, max {max(gaps):.0f} ms over {len(gaps)} gaps")
 
 
-def wait_until(what, done, timeout_s=600):
-    """Polls `done` until it holds; gives up after `timeout_s`."""
+def wait_until(what, done, timeout_s=600, every=0.2):
+    """Polls `done` every `every` seconds until it holds; gives up after `timeout_s`."""
     deadline = time.time() + timeout_s
     while not done():
         if time.time() > deadline:
             raise SystemExit(f"gave up waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(every)
 
 
 def cpu_seconds(pid):
