@@ -18,6 +18,7 @@ use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::probe::{DnsSettings, Prober};
 use crate::recorder::Recorder;
+use crate::retention::Pruner;
 use crate::scheduler::{Job, Scheduler};
 use crate::store::{self, Store};
 use anyhow::Context;
@@ -39,6 +40,7 @@ pub struct App {
     scheduler: Scheduler,
     recorder: Recorder,
     dispatcher: Dispatcher,
+    pruner: Pruner,
     store: Arc<dyn Store>,
     live: Live,
     grace: Duration,
@@ -150,6 +152,7 @@ impl App {
             scheduler,
             recorder,
             dispatcher,
+            pruner: Pruner::new(Arc::clone(&store), config.retention.checks.0),
             store,
             live,
             grace: config.shutdown_grace.0,
@@ -174,6 +177,7 @@ impl App {
             scheduler,
             recorder,
             dispatcher,
+            pruner,
             store,
             live,
             grace,
@@ -181,6 +185,7 @@ impl App {
         let recorder = tokio::spawn(recorder.run());
         let scheduler = tokio::spawn(scheduler.run(shutdown.clone(), grace));
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone(), grace));
+        let pruner = tokio::spawn(pruner.run(shutdown.clone()));
 
         // Pages kept open for live updates would hold the server's graceful end for the whole
         // grace period: they are closed as soon as the shutdown begins.
@@ -198,6 +203,7 @@ impl App {
 
         scheduler.await.context("the scheduler failed")?;
         dispatcher.await.context("the alert dispatcher failed")?;
+        pruner.await.context("pruning failed")?;
         // The server, the scheduler and its checks held the last result handles: the recorder
         // now writes what is queued and ends.
         match tokio::time::timeout(FLUSH_TIMEOUT, recorder).await {

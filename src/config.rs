@@ -38,6 +38,7 @@ pub struct Config {
     #[serde(deserialize_with = "list_or_csv")]
     pub dns_servers: Vec<SocketAddr>,
     pub login: LoginLimits,
+    pub retention: Retention,
     /// The address people reach upbeat at, for links in alerts (`https://upbeat.example.com`);
     /// `http://` and the listen address when unset.
     pub public_url: Option<String>,
@@ -75,6 +76,23 @@ pub struct LoginLimits {
     pub per_account_per_minute: u32,
 }
 
+/// How long stored data is kept.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// Each check's own row; the hourly roll-ups that uptime and latency over longer windows
+    /// read from stay.
+    pub checks: HumanDuration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            checks: HumanDuration(Duration::from_secs(30 * 86_400)),
+        }
+    }
+}
+
 impl Default for LoginLimits {
     fn default() -> Self {
         LoginLimits {
@@ -96,6 +114,7 @@ impl Default for Config {
             shutdown_grace: HumanDuration(Duration::from_secs(5)),
             dns_servers: Vec::new(),
             login: LoginLimits::default(),
+            retention: Retention::default(),
             public_url: None,
             smtp_url: None,
             smtp_from: None,
@@ -188,6 +207,9 @@ impl Config {
                     "cors_origins: {origin:?} must be scheme://host[:port] with nothing after it"
                 );
             }
+        }
+        if self.retention.checks.0 < Duration::from_secs(3600) {
+            bail!("retention.checks must be at least 1h");
         }
         if self.token_ttl.0 < Duration::from_secs(60) {
             bail!("token_ttl must be at least 1m");
@@ -322,6 +344,10 @@ mod tests {
             let e = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("soon"), "{e}");
 
+            jail.create_file("short.toml", "[retention]\nchecks = \"10m\"\n")?;
+            let e = Config::load(Some(Path::new("short.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("retention.checks"), "{e}");
+
             let e =
                 Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("missing.toml"), "{e}");
@@ -337,7 +363,9 @@ mod tests {
                 "https://a.example, https://b.example:8443",
             );
             jail.set_env("UPBEAT_LOGIN__PER_ACCOUNT_PER_MINUTE", "3");
+            jail.set_env("UPBEAT_RETENTION__CHECKS", "90d");
             let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.retention.checks.0, Duration::from_secs(90 * 86_400));
             assert_eq!(
                 c.cors_origins,
                 ["https://a.example", "https://b.example:8443"]

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
+pub mod retention;
 pub mod scheduler;
 pub mod secret;
 pub mod store;

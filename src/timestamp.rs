@@ -39,6 +39,10 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(duration_millis(d)))
     }
 
+    pub fn saturating_sub(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_sub(duration_millis(d)))
+    }
+
     /// The time from `earlier` to `self`, zero when `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))

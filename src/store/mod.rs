@@ -258,6 +258,14 @@ pub struct Settled {
 }
 
 /// What storing a batch of results did.
+/// What one step of pruning did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneStep {
+    pub deleted: u64,
+    /// The last monitor the step covered; `None` when there was none left.
+    pub last: Option<MonitorId>,
+}
+
 #[derive(Debug, Default)]
 pub struct Recorded {
     /// Monitors that no longer exist; their results were skipped.
@@ -432,6 +440,14 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Monitors by status, the alerts waiting and the database's size, for the metrics.
     async fn stats(&self) -> Result<StoreStats>;
+    /// Deletes the checks from before `before` of up to `monitors` monitors, the first ones
+    /// with an id above `after`, in one transaction. Their roll-ups stay.
+    async fn prune_checks(
+        &self,
+        before: Timestamp,
+        after: MonitorId,
+        monitors: u32,
+    ) -> Result<PruneStep>;
     /// Closes every connection once the writes in progress are done.
     async fn close(&self);
 

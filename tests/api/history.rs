@@ -1,7 +1,7 @@
 //! A monitor's history through the API: latest checks, uptime buckets, and their parameters.
 
 use crate::support::target::Target;
-use crate::support::{millis, spawn_app};
+use crate::support::{millis, poll, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -136,4 +136,68 @@ async fn bad_history_parameters_are_refused_naming_them() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(checks, json!([]));
+}
+
+/// Checks older than `retention.checks` (30 days by default) are deleted in the background;
+/// their hourly roll-ups stay, so uptime over 90 days still counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_past_their_retention_are_pruned_and_their_roll_ups_kept() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let id = app
+        .create_monitor(
+            &token,
+            json!({"url": "http://127.0.0.1:9/", "interval": "1h", "paused": true}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let config = app.config.clone();
+    let dir = app.stop().await;
+    // Checks 40, 31, 29 and 1 days old, each with its hour's roll-up, written as upbeat would.
+    let db = sqlx::SqlitePool::connect(&config.database_url)
+        .await
+        .unwrap();
+    let day = 86_400_000_i64;
+    let now = upbeat::timestamp::Timestamp::now().as_millis();
+    for age in [40, 31, 29, 1] {
+        let at = now - age * day;
+        sqlx::query("INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms) VALUES (?, ?, 1, 200, 5)")
+            .bind(id)
+            .bind(at)
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO check_hours (monitor_id, hour, checks, up, latency_sum, latency_min, latency_max) \
+             VALUES (?, ?, 1, 1, 5, 5, 5)",
+        )
+        .bind(id)
+        .bind(at - at % 3_600_000)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    db.close().await;
+
+    let mut app = crate::support::start(config).await;
+    app.keep(dir);
+    let path = format!("/api/monitors/{id}/checks?limit=100");
+    let kept = poll(
+        "the checks past 30 days to be pruned",
+        || async { app.get(&path, &token).await.1 },
+        |c| c.as_array().is_some_and(|c| c.len() == 2),
+    )
+    .await;
+    let ages: Vec<i64> = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (now - millis(&c["at"])) / day)
+        .collect();
+    assert_eq!(ages, [1, 29]);
+    let (_, u) = app
+        .get(&format!("/api/monitors/{id}/uptime?window=90d"), &token)
+        .await;
+    assert_eq!(u["checks"], 4, "the roll-ups of pruned checks stay: {u}");
 }

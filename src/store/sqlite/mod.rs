@@ -13,7 +13,7 @@ mod tokens;
 use super::{
     ActiveMonitor, ApiToken, ApiTokenUse, BucketStats, Channel, ChannelChoice, CheckRecord,
     Delivery, DeliveryOutcome, Event, FinishedDelivery, Incident, Monitor, MonitorSummary, Ping,
-    PingTarget, Recorded, Result, RunTimes, Settled, Store, StoreError, StoredVerdict,
+    PingTarget, PruneStep, Recorded, Result, RunTimes, Settled, Store, StoreError, StoredVerdict,
     UserCredentials, shown_status,
 };
 use crate::account::{Email, User};
@@ -136,6 +136,41 @@ impl Store for SqliteStore {
                 .collect::<Result<_>>()?,
             outbox: count(outbox),
             database_bytes: count(database_bytes),
+        })
+    }
+
+    async fn prune_checks(
+        &self,
+        before: Timestamp,
+        after: MonitorId,
+        monitors: u32,
+    ) -> Result<PruneStep> {
+        in_write!(self, |tx| {
+            let last: Option<i64> = sqlx::query_scalar(
+                "SELECT max(id) FROM (SELECT id FROM monitors WHERE id > ? ORDER BY id LIMIT ?)",
+            )
+            .bind(after.0)
+            .bind(i64::from(monitors))
+            .fetch_one(&mut *tx)
+            .await?;
+            let Some(last) = last else {
+                return Ok(PruneStep::default());
+            };
+            // The primary key (monitor_id, at) finds each monitor's old checks as one range.
+            let deleted = sqlx::query(
+                "DELETE FROM checks WHERE monitor_id IN \
+                     (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3",
+            )
+            .bind(after.0)
+            .bind(last)
+            .bind(before.as_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            PruneStep {
+                deleted,
+                last: Some(MonitorId(last)),
+            }
         })
     }
 

@@ -1,0 +1,77 @@
+//! Keeps storage flat: raw checks older than the configured time are deleted in the
+//! background, a few hundred monitors per step with a pause between steps, so pruning never
+//! holds the database for long. Uptime and latency over longer windows come from the hourly
+//! roll-ups, which stay.
+
+use crate::monitor::MonitorId;
+use crate::store::Store;
+use crate::timestamp::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often a pass over every monitor starts; the first starts with upbeat.
+const PASS_EVERY: Duration = Duration::from_secs(3600);
+/// Monitors whose old checks one step deletes, in one transaction.
+const MONITORS_PER_STEP: u32 = 500;
+/// The pause between steps, for the checks' own writes.
+const BETWEEN_STEPS: Duration = Duration::from_millis(50);
+
+pub struct Pruner {
+    store: Arc<dyn Store>,
+    keep_checks: Duration,
+}
+
+impl Pruner {
+    pub fn new(store: Arc<dyn Store>, keep_checks: Duration) -> Self {
+        Pruner { store, keep_checks }
+    }
+
+    /// Prunes once an hour until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = self.pass() => {}
+                () = shutdown.cancelled() => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(PASS_EVERY) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// One pass over every monitor. A failing step is logged and the pass ends: the next
+    /// starts where every pass does.
+    async fn pass(&self) {
+        let before = Timestamp::now().saturating_sub(self.keep_checks);
+        let (mut after, mut deleted) = (MonitorId(0), 0);
+        loop {
+            match self
+                .store
+                .prune_checks(before, after, MONITORS_PER_STEP)
+                .await
+            {
+                Ok(step) => {
+                    deleted += step.deleted;
+                    match step.last {
+                        Some(last) => after = last,
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning old checks failed; trying again in an hour");
+                    return;
+                }
+            }
+            tokio::time::sleep(BETWEEN_STEPS).await;
+        }
+        if deleted > 0 {
+            tracing::info!(
+                deleted,
+                before = %before.to_rfc3339(),
+                "old checks pruned"
+            );
+        }
+    }
+}
