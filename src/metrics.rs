@@ -5,6 +5,7 @@
 
 use crate::monitor::Kind;
 use crate::probe::Outcome;
+use crate::store::SHOWN_STATUSES;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -36,9 +37,6 @@ pub struct Metrics {
     database_bytes: IntGauge,
     database_up: IntGauge,
 }
-
-/// Every shown status, so that each is exported even at 0.
-const STATUSES: [&str; 4] = ["pending", "up", "down", "paused"];
 
 impl Metrics {
     pub fn new() -> prometheus::Result<Self> {
@@ -170,7 +168,8 @@ impl Metrics {
     pub fn render(&self, store: Option<&StoreStats>, queued: usize) -> String {
         self.database_up.set(i64::from(store.is_some()));
         if let Some(store) = store {
-            for status in STATUSES {
+            // Every status, so that each is exported even at 0.
+            for status in SHOWN_STATUSES {
                 let count = store
                     .monitors
                     .iter()

@@ -11,7 +11,7 @@
 //! instead ([`heartbeat::Watch`]), moved by each ping, and records a `late` outcome when it
 //! passes.
 
-mod heartbeat;
+pub(crate) mod heartbeat;
 
 use crate::metrics::Metrics;
 use crate::monitor::{MonitorId, MonitorSpec};

@@ -4,8 +4,7 @@
 //! becomes an outcome for the recorder; judging it is the verdict's.
 
 use super::AppState;
-use crate::monitor::MonitorId;
-use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
+use crate::scheduler::heartbeat;
 use crate::store::{Ping, PingKind, PingTarget, RunTimes};
 use crate::timestamp::Timestamp;
 use axum::Router;
@@ -125,44 +124,9 @@ async fn received(
 /// Moves the deadline, and hands the end of a run to the recorder.
 fn judge(state: &AppState, target: &PingTarget, ping: &Ping, before: RunTimes) {
     state.scheduler.pinged(target.id, ping.kind, ping.at);
-    if let Some(outcome) = outcome(ping, before) {
-        submit(state, target, outcome);
+    if let Some(outcome) = heartbeat::outcome(ping, before) {
+        state.recorder.submit(target.id, &target.spec, outcome);
     }
-}
-
-fn submit(state: &AppState, target: &PingTarget, outcome: Outcome) {
-    let id: MonitorId = target.id;
-    state.recorder.submit(id, &target.spec, outcome);
-}
-
-/// What an end of a run means for the monitor; a start means nothing yet. The latency of a run
-/// that was seen starting is its duration.
-fn outcome(ping: &Ping, before: RunTimes) -> Option<Outcome> {
-    let error = match ping.kind {
-        PingKind::Start => return None,
-        PingKind::Success => None,
-        PingKind::Fail => Some(CheckError::new(
-            ErrorKind::Reported,
-            match ping.exit_code {
-                Some(code) => format!("the job reported failure (exit code {code})"),
-                None => "the job reported failure".to_owned(),
-            },
-        )),
-    };
-    let started = before
-        .started
-        .filter(|s| before.ended.is_none_or(|e| *s > e) && *s <= ping.at);
-    let latency_ms = started.map_or(0, |s| {
-        u32::try_from(ping.at.since(s).as_millis()).unwrap_or(u32::MAX)
-    });
-    Some(Outcome {
-        at: ping.at,
-        status_code: None,
-        latency_ms,
-        error,
-        phases: Phases::default(),
-        cert_expires_at: None,
-    })
 }
 
 #[cfg(test)]

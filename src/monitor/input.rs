@@ -104,15 +104,15 @@ impl MonitorInput {
             None => Kind::Http,
         };
         reject_foreign(obj, kind)?;
+        if kind == Kind::Heartbeat {
+            heartbeat_rules(&f)?;
+        }
         let target = Target::parse(kind, &f)?;
         let name = match f.str("name")? {
             Some(n) => Name::parse("name", n)?,
             None => Name::parse("name", &target.host())?,
         };
         let interval = interval(&f)?;
-        if kind == Kind::Heartbeat {
-            heartbeat_rules(&f)?;
-        }
         let timeout = f
             .get("timeout")
             .map(|v| Timeout::parse("timeout", v))
@@ -260,7 +260,7 @@ fn default_failure_threshold(kind: Kind) -> u32 {
 }
 
 fn heartbeat_rules(f: &Fields<'_>) -> Result<(), FieldError> {
-    for field in PROBE_SETTINGS.into_iter().filter(|f| *f != "url") {
+    for field in PROBE_SETTINGS {
         let set = match f.get(field) {
             None | Some(Value::Bool(false)) => false,
             Some(Value::Array(a)) => !a.is_empty(),
@@ -269,7 +269,7 @@ fn heartbeat_rules(f: &Fields<'_>) -> Result<(), FieldError> {
         if set {
             return Err(FieldError::new(
                 field,
-                "does not apply to heartbeat monitors: they make no check, the job reports",
+                "does not apply to heartbeat monitors: they make no check, their job pings ping_url",
             ));
         }
     }

@@ -387,12 +387,6 @@ fn ping(url: &str, f: &Fields<'_>) -> Result<PingSettings, FieldError> {
 
 /// A heartbeat's own settings. There is no `url`: the job reaches upbeat, not the other way.
 fn heartbeat(f: &Fields<'_>) -> Result<HeartbeatSettings, FieldError> {
-    if f.get("url").is_some() {
-        return Err(FieldError::new(
-            "url",
-            "does not apply to heartbeat monitors: the job pings the monitor's ping_url",
-        ));
-    }
     let grace = match f.get("grace") {
         Some(v) => Grace::parse("grace", v)?,
         None => Grace::DEFAULT,

@@ -1,10 +1,11 @@
-//! When a heartbeat monitor is late: what the scheduler remembers of each one's runs, and the
-//! deadline that follows from them. Pure: instants come from the caller, so tests drive time;
-//! the arithmetic of schedules is [`Expectation`]'s, and recording the outcome the scheduler's.
+//! What a heartbeat monitor's pings and silences mean: what the scheduler remembers of each
+//! one's runs, the deadline that follows from them, and the outcome of a run that ended. Pure:
+//! instants come from the caller, so tests drive time; the arithmetic of schedules is
+//! [`Expectation`]'s, and recording outcomes the recorder's.
 
 use crate::monitor::Expectation;
 use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
-use crate::store::{PingKind, RunTimes};
+use crate::store::{Ping, PingKind, RunTimes};
 use crate::timestamp::Timestamp;
 
 /// What is known of a heartbeat's runs.
@@ -126,6 +127,36 @@ impl Watch {
             }
         }
     }
+}
+
+/// What an end of a run means for the monitor; a start means nothing yet. The latency of a run
+/// that was seen starting is its duration.
+pub fn outcome(ping: &Ping, before: RunTimes) -> Option<Outcome> {
+    let error = match ping.kind {
+        PingKind::Start => return None,
+        PingKind::Success => None,
+        PingKind::Fail => Some(CheckError::new(
+            ErrorKind::Reported,
+            match ping.exit_code {
+                Some(code) => format!("the job reported failure (exit code {code})"),
+                None => "the job reported failure".to_owned(),
+            },
+        )),
+    };
+    let started = before
+        .started
+        .filter(|s| before.ended.is_none_or(|e| *s > e) && *s <= ping.at);
+    let latency_ms = started.map_or(0, |s| {
+        u32::try_from(ping.at.since(s).as_millis()).unwrap_or(u32::MAX)
+    });
+    Some(Outcome {
+        at: ping.at,
+        status_code: None,
+        latency_ms,
+        error,
+        phases: Phases::default(),
+        cert_expires_at: None,
+    })
 }
 
 /// `later` as people read it after `earlier`: the time alone on the same day.

@@ -274,6 +274,9 @@ pub struct Recorded {
     pub alerts: u64,
 }
 
+/// Every status people see: the verdict's, and `paused`.
+pub const SHOWN_STATUSES: [&str; 4] = ["pending", "up", "down", "paused"];
+
 /// The status people see: `paused` overrides the verdict while it lasts.
 pub(crate) fn shown_status(paused: bool, status: Status) -> &'static str {
     if paused { "paused" } else { status.as_str() }

@@ -5,15 +5,15 @@ use super::*;
 use crate::monitor::Interval;
 use serde_json::json;
 
-fn at(rfc3339: &str) -> Timestamp {
+pub(super) fn at(rfc3339: &str) -> Timestamp {
     Timestamp::parse_rfc3339(rfc3339).expect(rfc3339)
 }
 
-fn zone(name: &str) -> TimeZoneName {
+pub(super) fn zone(name: &str) -> TimeZoneName {
     TimeZoneName::parse("timezone", name).expect(name)
 }
 
-fn cron(expr: &str) -> Cron {
+pub(super) fn cron(expr: &str) -> Cron {
     Cron::parse("cron", expr).expect(expr)
 }
 

@@ -2,18 +2,7 @@
 //! a wall clock and drives time itself.
 
 use super::*;
-
-fn at(rfc3339: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(rfc3339).expect(rfc3339)
-}
-
-fn zone(name: &str) -> TimeZoneName {
-    TimeZoneName::parse("timezone", name).expect(name)
-}
-
-fn cron(expr: &str) -> Cron {
-    Cron::parse("cron", expr).expect(expr)
-}
+use crate::monitor::schedule::tests::{at, cron, zone};
 
 /// The first `n` runs of `expr` in `tz` after `after`.
 fn runs(expr: &str, tz: &str, after: &str, n: usize) -> Vec<Timestamp> {
