@@ -30,7 +30,8 @@ now_hour = int(time.time() * 1000) // hour * hour
 db = sqlite3.connect(f"{scratch}/upbeat.db", timeout=60)
 t0 = time.time()
 for m in range(1, monitors + 1):
-    db.executemany("INSERT INTO check_hours VALUES (?, ?, 120, ?, ?, ?, ?)",
+    db.executemany("INSERT INTO check_hours (monitor_id, hour, checks, up, latency_sum, latency_min, latency_max) "
+                   "VALUES (?, ?, 120, ?, ?, ?, ?)",
                    [(m, now_hour - h * hour, 120 - (h % 97 == 0), 119 * (40 + h % 30), 20, 90 + h % 50)
                     for h in range(1, 90 * 24 + 1)])
 db.commit()

@@ -152,7 +152,7 @@ impl App {
             scheduler,
             recorder,
             dispatcher,
-            pruner: Pruner::new(Arc::clone(&store), config.retention.checks.0),
+            pruner: Pruner::new(Arc::clone(&store), config.retention.clone()),
             store,
             live,
             grace: config.shutdown_grace.0,

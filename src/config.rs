@@ -80,16 +80,47 @@ pub struct LoginLimits {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Retention {
-    /// Each check's own row; the hourly roll-ups that uptime and latency over longer windows
-    /// read from stay.
+    /// Each check's own row.
     pub checks: HumanDuration,
+    /// Roll-ups per minute, read by windows of up to a day.
+    pub minutes: HumanDuration,
+    /// Roll-ups per hour, read by windows of up to 90 days.
+    pub hours: HumanDuration,
+    /// Roll-ups per day; kept forever when unset.
+    pub days: Option<HumanDuration>,
 }
+
+const DAY: Duration = Duration::from_secs(86_400);
 
 impl Default for Retention {
     fn default() -> Self {
         Retention {
-            checks: HumanDuration(Duration::from_secs(30 * 86_400)),
+            checks: HumanDuration(30 * DAY),
+            minutes: HumanDuration(2 * DAY),
+            hours: HumanDuration(365 * DAY),
+            days: None,
         }
+    }
+}
+
+impl Retention {
+    /// Each kept at least as long as the windows that read it, so no window comes out short.
+    fn check(&self) -> anyhow::Result<()> {
+        let at_least = [
+            ("checks", Some(self.checks), Duration::from_secs(3600)),
+            ("minutes", Some(self.minutes), 2 * DAY),
+            ("hours", Some(self.hours), 90 * DAY),
+            ("days", self.days, 90 * DAY),
+        ];
+        for (name, kept, least) in at_least {
+            if kept.is_some_and(|k| k.0 < least) {
+                bail!(
+                    "retention.{name} must be at least {}",
+                    format_duration(least)
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -208,9 +239,7 @@ impl Config {
                 );
             }
         }
-        if self.retention.checks.0 < Duration::from_secs(3600) {
-            bail!("retention.checks must be at least 1h");
-        }
+        self.retention.check()?;
         if self.token_ttl.0 < Duration::from_secs(60) {
             bail!("token_ttl must be at least 1m");
         }
@@ -346,7 +375,18 @@ mod tests {
 
             jail.create_file("short.toml", "[retention]\nchecks = \"10m\"\n")?;
             let e = Config::load(Some(Path::new("short.toml")), &Overrides::default()).unwrap_err();
-            assert!(e.to_string().contains("retention.checks"), "{e}");
+            assert!(
+                e.to_string()
+                    .contains("retention.checks must be at least 1h"),
+                "{e}"
+            );
+            jail.create_file("days.toml", "[retention]\ndays = \"30d\"\n")?;
+            let e = Config::load(Some(Path::new("days.toml")), &Overrides::default()).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("retention.days must be at least 90d"),
+                "{e}"
+            );
 
             let e =
                 Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
@@ -364,8 +404,11 @@ mod tests {
             );
             jail.set_env("UPBEAT_LOGIN__PER_ACCOUNT_PER_MINUTE", "3");
             jail.set_env("UPBEAT_RETENTION__CHECKS", "90d");
+            jail.set_env("UPBEAT_RETENTION__DAYS", "3650d");
             let c = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(c.retention.checks.0, Duration::from_secs(90 * 86_400));
+            assert_eq!(c.retention.checks.0, 90 * DAY);
+            assert_eq!(c.retention.days.map(|d| d.0), Some(3650 * DAY));
+            assert_eq!(c.retention.hours.0, 365 * DAY);
             assert_eq!(
                 c.cors_origins,
                 ["https://a.example", "https://b.example:8443"]

@@ -52,7 +52,8 @@ enum Command {
     telegram_api_url, pagerduty_url   API addresses of those services [default: their own]\n  \
     alert_retry      wait before retrying a failed alert; doubles up to 1h, given up after a day [default: 10s]\n  \
     metrics_token    bearer token GET /metrics asks for [default: none, the metrics are open]\n  \
-    retention.checks how long each check's own row is kept; hourly roll-ups stay [default: 30d]\n  \
+    retention.checks how long each check's own row is kept [default: 30d]\n  \
+    retention.minutes, retention.hours, retention.days   how long the roll-ups are kept [default: 2d, 365d, forever]\n  \
     node_name        this process's name among several sharing one database [default: the machine's name]")]
 struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:8080]

@@ -1,10 +1,10 @@
-//! Keeps storage flat: raw checks older than the configured time are deleted in the
-//! background, a few hundred monitors per step with a pause between steps, so pruning never
-//! holds the database for long. Uptime and latency over longer windows come from the hourly
-//! roll-ups, which stay.
+//! Keeps storage flat: checks and roll-ups older than their configured times are deleted in
+//! the background, a few hundred monitors per step with a pause between steps, so pruning
+//! never holds the database for long. Each window reads a roll-up kept at least as long as it.
 
+use crate::config::Retention;
 use crate::monitor::MonitorId;
-use crate::store::Store;
+use crate::store::{PruneBefore, Store};
 use crate::timestamp::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +19,12 @@ const BETWEEN_STEPS: Duration = Duration::from_millis(50);
 
 pub struct Pruner {
     store: Arc<dyn Store>,
-    keep_checks: Duration,
+    keep: Retention,
 }
 
 impl Pruner {
-    pub fn new(store: Arc<dyn Store>, keep_checks: Duration) -> Self {
-        Pruner { store, keep_checks }
+    pub fn new(store: Arc<dyn Store>, keep: Retention) -> Self {
+        Pruner { store, keep }
     }
 
     /// Prunes once an hour until `shutdown`.
@@ -44,14 +44,16 @@ impl Pruner {
     /// One pass over every monitor. A failing step is logged and the pass ends: the next
     /// starts where every pass does.
     async fn pass(&self) {
-        let before = Timestamp::now().saturating_sub(self.keep_checks);
+        let now = Timestamp::now();
+        let before = PruneBefore {
+            checks: now.saturating_sub(self.keep.checks.0),
+            minutes: now.saturating_sub(self.keep.minutes.0),
+            hours: now.saturating_sub(self.keep.hours.0),
+            days: self.keep.days.map(|d| now.saturating_sub(d.0)),
+        };
         let (mut after, mut deleted) = (MonitorId(0), 0);
         loop {
-            match self
-                .store
-                .prune_checks(before, after, MONITORS_PER_STEP)
-                .await
-            {
+            match self.store.prune(&before, after, MONITORS_PER_STEP).await {
                 Ok(step) => {
                     deleted += step.deleted;
                     match step.last {
@@ -60,7 +62,7 @@ impl Pruner {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "pruning old checks failed; trying again in an hour");
+                    tracing::warn!(error = %e, "pruning old history failed; trying again in an hour");
                     return;
                 }
             }
@@ -68,9 +70,9 @@ impl Pruner {
         }
         if deleted > 0 {
             tracing::info!(
-                deleted,
-                before = %before.to_rfc3339(),
-                "old checks pruned"
+                rows = deleted,
+                checks_before = %before.checks.to_rfc3339(),
+                "old checks and roll-ups pruned"
             );
         }
     }

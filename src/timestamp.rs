@@ -7,8 +7,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// An hour in milliseconds: roll-ups and the windows read from them are whole clock hours.
-pub const HOUR_MS: i64 = 3_600_000;
+/// A minute, an hour and a day in milliseconds: the periods of the roll-ups, which start on
+/// multiples of their length (UTC).
+pub const MINUTE_MS: i64 = 60_000;
+pub const HOUR_MS: i64 = 60 * MINUTE_MS;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -30,9 +33,10 @@ impl Timestamp {
         self.0
     }
 
-    /// The start of the clock hour it falls in.
-    pub const fn hour_start(self) -> Self {
-        Timestamp(self.0.div_euclid(HOUR_MS) * HOUR_MS)
+    /// The start of the period of `period_ms` it falls in, periods starting on its multiples:
+    /// the clock minute, hour or UTC day.
+    pub const fn start_of(self, period_ms: i64) -> Self {
+        Timestamp(self.0.div_euclid(period_ms) * period_ms)
     }
 
     pub fn saturating_add(self, d: Duration) -> Self {

@@ -6,15 +6,12 @@ use super::outcome::Phases;
 use crate::monitor::{
     AnswersValue, Assertions, Condition, Op, Phase, Rule, StatusValue, TextValue,
 };
-use crate::timestamp::Timestamp;
+use crate::timestamp::{DAY_MS, Timestamp};
 use serde_json::Value;
 use std::cmp::Ordering;
 
 /// How long a value may be in a message before it is cut.
 const SHOWN_CHARS: usize = 80;
-
-/// A day in milliseconds, for days until a certificate expires.
-const DAY_MS: i64 = 86_400_000;
 
 /// What is judged: what the check observed, its timings and the certificate it saw.
 pub(super) struct Judged<'a> {

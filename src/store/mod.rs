@@ -2,6 +2,7 @@
 //! speaks the domain's types; each database has its own module behind it, chosen at start-up from
 //! the database URL. Nothing here decides behaviour: callers validate, judge and schedule.
 
+pub mod latency;
 mod sqlite;
 
 use crate::account::{Email, User};
@@ -13,13 +14,14 @@ use crate::metrics::StoreStats;
 use crate::monitor::{ChannelId, Kind, MonitorId, MonitorSpec, UserId};
 use crate::probe::{CheckError, Outcome};
 use crate::secret::Secret;
-use crate::timestamp::Timestamp;
+use crate::timestamp::{HOUR_MS, Timestamp};
 use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition, VerdictState};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use latency::LatencyHistogram;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -257,7 +259,16 @@ pub struct Settled {
     pub turn: Option<ChannelId>,
 }
 
-/// What storing a batch of results did.
+/// How far back each kind of history is kept: what started earlier is pruned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PruneBefore {
+    pub checks: Timestamp,
+    pub minutes: Timestamp,
+    pub hours: Timestamp,
+    /// `None`: daily roll-ups are kept forever.
+    pub days: Option<Timestamp>,
+}
+
 /// What one step of pruning did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PruneStep {
@@ -266,6 +277,7 @@ pub struct PruneStep {
     pub last: Option<MonitorId>,
 }
 
+/// What storing a batch of results did.
 #[derive(Debug, Default)]
 pub struct Recorded {
     /// Monitors that no longer exist; their results were skipped.
@@ -291,6 +303,16 @@ impl Monitor {
 /// How many of a monitor's latest check results its summary carries.
 pub const RECENT_CHECKS: usize = 60;
 
+/// Hours an overview shows: the current one and those before it.
+pub const SUMMARY_HOURS: u32 = 24;
+
+/// The start of the first of the [`SUMMARY_HOURS`] hours an overview shows at `now`.
+pub fn summary_start(now: Timestamp) -> Timestamp {
+    Timestamp::from_millis(
+        now.start_of(HOUR_MS).as_millis() - HOUR_MS * i64::from(SUMMARY_HOURS - 1),
+    )
+}
+
 /// What an overview shows of a monitor, read from its state and its roll-ups, never from its
 /// checks: its cost does not grow with the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -306,7 +328,8 @@ pub struct MonitorSummary {
     pub last_latency_ms: Option<u32>,
     /// Whether each of the latest checks succeeded, oldest first; at most [`RECENT_CHECKS`].
     pub recent: Vec<bool>,
-    /// Consecutive hours, oldest first, as many as asked for.
+    /// Consecutive hours, oldest first, as many as asked for: their checks, successes and
+    /// latency sums (not the fastest, slowest or spread).
     pub hours: Vec<BucketStats>,
 }
 
@@ -383,7 +406,7 @@ pub struct ActiveMonitor {
 }
 
 /// Counts for one bucket of time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BucketStats {
     pub checks: u64,
     pub up: u64,
@@ -392,11 +415,14 @@ pub struct BucketStats {
     /// The fastest and slowest successful check.
     pub latency_min_ms: Option<u32>,
     pub latency_max_ms: Option<u32>,
+    /// How the successful checks' latencies are spread. Periods written before upbeat kept
+    /// it have none, so it may count fewer checks than `up`.
+    pub latency: LatencyHistogram,
 }
 
 impl BucketStats {
     /// The counts of both buckets together.
-    pub fn merge(self, other: BucketStats) -> BucketStats {
+    pub fn merge(&self, other: &BucketStats) -> BucketStats {
         let pick = |a: Option<u32>, b: Option<u32>, f: fn(u32, u32) -> u32| match (a, b) {
             (Some(a), Some(b)) => Some(f(a, b)),
             (a, b) => a.or(b),
@@ -407,12 +433,47 @@ impl BucketStats {
             up_latency_sum_ms: self.up_latency_sum_ms + other.up_latency_sum_ms,
             latency_min_ms: pick(self.latency_min_ms, other.latency_min_ms, u32::min),
             latency_max_ms: pick(self.latency_max_ms, other.latency_max_ms, u32::max),
+            latency: self.latency.merge(&other.latency),
         }
+    }
+
+    /// Counts one more check; the latency of a successful one.
+    pub fn add(&mut self, ok: bool, latency_ms: u32) {
+        self.checks += 1;
+        if ok {
+            self.up += 1;
+            self.up_latency_sum_ms += u64::from(latency_ms);
+            self.latency_min_ms = Some(
+                self.latency_min_ms
+                    .map_or(latency_ms, |m| m.min(latency_ms)),
+            );
+            self.latency_max_ms = Some(
+                self.latency_max_ms
+                    .map_or(latency_ms, |m| m.max(latency_ms)),
+            );
+            self.latency.add(latency_ms);
+        }
+    }
+
+    /// All of `buckets` together.
+    pub fn total<'a>(buckets: impl IntoIterator<Item = &'a BucketStats>) -> BucketStats {
+        buckets
+            .into_iter()
+            .fold(BucketStats::default(), |t, b| t.merge(b))
     }
 
     /// The average latency of the successful checks.
     pub fn average_ms(&self) -> Option<u64> {
         self.up_latency_sum_ms.checked_div(self.up)
+    }
+
+    /// The latency `percent` of the successful checks took at most.
+    pub fn percentile_ms(&self, percent: u8) -> Option<u32> {
+        self.latency.percentile(
+            percent,
+            self.latency_min_ms.unwrap_or(0),
+            self.latency_max_ms.unwrap_or(u32::MAX),
+        )
     }
 }
 
@@ -443,11 +504,11 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Monitors by status, the alerts waiting and the database's size, for the metrics.
     async fn stats(&self) -> Result<StoreStats>;
-    /// Deletes the checks from before `before` of up to `monitors` monitors, the first ones
-    /// with an id above `after`, in one transaction. Their roll-ups stay.
-    async fn prune_checks(
+    /// Deletes the checks and roll-ups older than `before` says of up to `monitors` monitors,
+    /// the first ones with an id above `after`, in one transaction.
+    async fn prune(
         &self,
-        before: Timestamp,
+        before: &PruneBefore,
         after: MonitorId,
         monitors: u32,
     ) -> Result<PruneStep>;
@@ -458,7 +519,6 @@ pub trait Store: Send + Sync + 'static {
     /// concurrent callers: all of them get the same value.
     async fn setting_or_insert(&self, key: &str, candidate: &str) -> Result<String>;
 
-    /// Fails with [`StoreError::Conflict`] when the address is taken.
     /// Creates the account with its first channel, `channel`. Fails with
     /// [`StoreError::Conflict`] when the address is taken.
     async fn create_user(

@@ -4,10 +4,7 @@
 //! remembers what was alerted, in the same transaction as the alert it queues.
 
 use crate::monitor::CertAlertDays;
-use crate::timestamp::Timestamp;
-
-/// A day in milliseconds.
-pub const DAY_MS: i64 = 86_400_000;
+use crate::timestamp::{DAY_MS, Timestamp};
 
 /// What a monitor was last alerted of: the certificate (known by when it expires) and the
 /// threshold crossed, fewer than `days` days left; 0 when it had expired.

@@ -4,6 +4,8 @@ use crate::support::target::Target;
 use crate::support::{millis, poll, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
+use std::time::Duration;
+use upbeat::config::HumanDuration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checks_come_newest_first_and_page_with_before() {
@@ -57,9 +59,12 @@ async fn uptime_comes_in_equal_buckets_that_add_up() {
     let id = m["id"].as_i64().unwrap();
     app.wait_for_checks(&token, id, 3).await;
 
+    // Buckets of checks (5 s), minutes, hours and days.
     for (window, buckets, width) in [
         ("24h", None, 3600),
         ("1h", Some(12), 300),
+        ("1h", Some(720), 5),
+        ("24h", Some(1440), 60),
         ("7d", Some(7), 86_400),
         ("90d", None, 90 * 3600),
     ] {
@@ -94,13 +99,19 @@ async fn uptime_comes_in_equal_buckets_that_add_up() {
         );
         assert!(list[0]["uptime"].is_null(), "no checks, no uptime: {u}");
         assert!(list[0]["min_latency_ms"].is_null(), "{u}");
-        // Raw checks (1h) and hourly roll-ups (the rest) agree on the fastest and slowest.
-        let (min, max) = (u["min_latency_ms"].as_u64(), u["max_latency_ms"].as_u64());
-        let avg = u["avg_latency_ms"].as_f64().unwrap();
-        assert!(
-            matches!((min, max), (Some(lo), Some(hi)) if lo as f64 <= avg && avg <= hi as f64),
-            "{u}"
-        );
+        // Average and percentiles lie between the fastest and the slowest.
+        let number = |key: &str| u[key].as_f64().unwrap_or_else(|| panic!("{key}: {u}"));
+        let ordered = [
+            "min_latency_ms",
+            "p50_latency_ms",
+            "p95_latency_ms",
+            "p99_latency_ms",
+            "max_latency_ms",
+        ]
+        .map(number);
+        assert!(ordered.is_sorted(), "{u}");
+        let avg = number("avg_latency_ms");
+        assert!(ordered[0] <= avg && avg <= ordered[4], "{u}");
     }
 }
 
@@ -124,6 +135,7 @@ async fn bad_history_parameters_are_refused_naming_them() {
         ("uptime?buckets=0", "buckets"),
         ("uptime?window=1h&buckets=7200", "buckets"),
         ("uptime?window=90d&buckets=1000", "buckets"),
+        ("uptime?window=24h&buckets=7", "buckets"),
     ] {
         let (status, err) = app
             .get(&format!("/api/monitors/{id}/{query}"), &token)
@@ -141,7 +153,7 @@ async fn bad_history_parameters_are_refused_naming_them() {
 /// Checks older than `retention.checks` (30 days by default) are deleted in the background;
 /// their hourly roll-ups stay, so uptime over 90 days still counts them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checks_past_their_retention_are_pruned_and_their_roll_ups_kept() {
+async fn checks_and_roll_ups_past_their_retention_are_pruned_and_windows_still_count() {
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
     let id = app
@@ -152,15 +164,18 @@ async fn checks_past_their_retention_are_pruned_and_their_roll_ups_kept() {
         .await["id"]
         .as_i64()
         .unwrap();
-    let config = app.config.clone();
+    let mut config = app.config.clone();
+    // Checks 30 days (the default), minutes 2 days, hours 365 days, days 120 days.
+    config.retention.days = Some(HumanDuration(Duration::from_secs(120 * 86_400)));
     let dir = app.stop().await;
-    // Checks 40, 31, 29 and 1 days old, each with its hour's roll-up, written as upbeat would.
+    // Checks 400, 40, 31, 29 and 1 days old, each with its minute, hour and day, written as
+    // upbeat would.
     let db = sqlx::SqlitePool::connect(&config.database_url)
         .await
         .unwrap();
     let day = 86_400_000_i64;
     let now = upbeat::timestamp::Timestamp::now().as_millis();
-    for age in [40, 31, 29, 1] {
+    for age in [400, 40, 31, 29, 1] {
         let at = now - age * day;
         sqlx::query("INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms) VALUES (?, ?, 1, 200, 5)")
             .bind(id)
@@ -168,36 +183,103 @@ async fn checks_past_their_retention_are_pruned_and_their_roll_ups_kept() {
             .execute(&db)
             .await
             .unwrap();
-        sqlx::query(
-            "INSERT INTO check_hours (monitor_id, hour, checks, up, latency_sum, latency_min, latency_max) \
-             VALUES (?, ?, 1, 1, 5, 5, 5)",
-        )
-        .bind(id)
-        .bind(at - at % 3_600_000)
-        .execute(&db)
-        .await
-        .unwrap();
+        for (table, column, ms) in [
+            ("check_minutes", "minute", 60_000),
+            ("check_hours", "hour", 3_600_000),
+            ("check_days", "day", day),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (monitor_id, {column}, checks, up, latency_sum, latency_min, \
+                 latency_max, latency_hist) VALUES (?, ?, 1, 1, 5, 5, 5, x'0501')"
+            )))
+            .bind(id)
+            .bind(at - at % ms)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
     }
-    db.close().await;
 
     let mut app = crate::support::start(config).await;
     app.keep(dir);
-    let path = format!("/api/monitors/{id}/checks?limit=100");
-    let kept = poll(
-        "the checks past 30 days to be pruned",
-        || async { app.get(&path, &token).await.1 },
-        |c| c.as_array().is_some_and(|c| c.len() == 2),
+    let ages = |table: &'static str, column: &'static str| {
+        let db = db.clone();
+        async move {
+            let starts: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT {column} FROM {table} WHERE monitor_id = ? ORDER BY {column} DESC"
+            )))
+            .bind(id)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            starts.iter().map(|s| (now - s) / day).collect::<Vec<_>>()
+        }
+    };
+    poll(
+        "the history past its retention to be pruned",
+        || ages("check_days", "day"),
+        |ages| ages.len() == 4,
     )
     .await;
-    let ages: Vec<i64> = kept
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (now - millis(&c["at"])) / day)
-        .collect();
-    assert_eq!(ages, [1, 29]);
-    let (_, u) = app
-        .get(&format!("/api/monitors/{id}/uptime?window=90d"), &token)
-        .await;
-    assert_eq!(u["checks"], 4, "the roll-ups of pruned checks stay: {u}");
+    assert_eq!(ages("checks", "at").await, [1, 29]);
+    assert_eq!(ages("check_minutes", "minute").await, [1]);
+    assert_eq!(ages("check_hours", "hour").await, [1, 29, 31, 40]);
+    assert_eq!(ages("check_days", "day").await, [1, 29, 31, 40]);
+    db.close().await;
+    // 90 days read from the hours, and from the days: both still count the pruned checks.
+    for query in ["window=90d", "window=90d&buckets=90"] {
+        let (_, u) = app
+            .get(&format!("/api/monitors/{id}/uptime?{query}"), &token)
+            .await;
+        assert_eq!(u["checks"], 4, "{query}: {u}");
+        assert_eq!(u["p50_latency_ms"], 5, "{query}: {u}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_shows_each_of_the_callers_monitors_with_its_last_24_hours() {
+    let app = spawn_app().await;
+    let target = Target::start().await;
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let id = app
+        .create_monitor(&ada, json!({"url": target.url("/ok"), "interval": 1}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let paused = app
+        .create_monitor(
+            &bob,
+            json!({"name": "Bob's", "url": "http://127.0.0.1:9/", "paused": true}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.wait_for_checks(&ada, id, 2).await;
+
+    let (status, s) = app.get("/api/summary", &ada).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(millis(&s["to"]) - millis(&s["from"]), 24 * 3_600_000);
+    let monitors = s["monitors"].as_array().unwrap();
+    assert_eq!(monitors.len(), 1, "only the caller's: {s}");
+    let m = &monitors[0];
+    assert_eq!((m["id"].as_i64(), &m["status"]), (Some(id), &json!("up")));
+    assert_eq!(m["target"], target.url("/ok"));
+    let hours = m["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    let checks: u64 = hours.iter().map(|h| h["checks"].as_u64().unwrap()).sum();
+    assert!(checks >= 2, "{s}");
+    assert_eq!(m["checks_24h"], checks);
+    assert_eq!(m["uptime_24h"], 1.0);
+    assert_eq!(
+        hours[23]["uptime"], 1.0,
+        "the newest hour is the present one: {s}"
+    );
+    assert!(hours[0]["uptime"].is_null(), "{s}");
+
+    let (_, s) = app.get("/api/summary", &bob).await;
+    assert_eq!(s["monitors"][0]["id"], paused);
+    assert_eq!(s["monitors"][0]["status"], "paused");
+    assert_eq!(s["monitors"][0]["checks_24h"], 0);
+    assert!(s["monitors"][0]["uptime_24h"].is_null(), "{s}");
 }

@@ -12,6 +12,7 @@ fn protected_routes(id: i64, channel: i64, api_token: i64) -> Vec<(Method, Strin
     vec![
         (Method::GET, "/api/me".into()),
         (Method::GET, "/api/monitors".into()),
+        (Method::GET, "/api/summary".into()),
         (Method::POST, "/api/monitors".into()),
         (Method::POST, "/api/monitors/test".into()),
         (Method::GET, "/api/monitors/user/1".into()),

@@ -70,32 +70,48 @@ struct Uptime {
     to: Timestamp,
     bucket_seconds: u64,
     bucket_width: String,
-    checks: u64,
-    up: u64,
-    uptime: Option<f64>,
-    avg_latency_ms: Option<f64>,
-    min_latency_ms: Option<u32>,
-    max_latency_ms: Option<u32>,
+    #[serde(flatten)]
+    counts: Counts,
     buckets: Vec<Bucket>,
 }
 
 #[derive(Serialize)]
 struct Bucket {
     start: Timestamp,
+    #[serde(flatten)]
+    counts: Counts,
+}
+
+/// Uptime and the latency of the successful checks, over a window or one of its buckets.
+#[derive(Serialize)]
+struct Counts {
     checks: u64,
     up: u64,
     uptime: Option<f64>,
     avg_latency_ms: Option<f64>,
     min_latency_ms: Option<u32>,
     max_latency_ms: Option<u32>,
+    p50_latency_ms: Option<u32>,
+    p95_latency_ms: Option<u32>,
+    p99_latency_ms: Option<u32>,
 }
 
-fn ratio(up: u64, checks: u64) -> Option<f64> {
-    (checks > 0).then(|| up as f64 / checks as f64)
-}
-
-fn average(sum: u64, count: u64) -> Option<f64> {
-    (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0)
+impl From<&BucketStats> for Counts {
+    fn from(b: &BucketStats) -> Self {
+        let average =
+            (b.up > 0).then(|| (b.up_latency_sum_ms as f64 / b.up as f64 * 10.0).round() / 10.0);
+        Counts {
+            checks: b.checks,
+            up: b.up,
+            uptime: (b.checks > 0).then(|| b.up as f64 / b.checks as f64),
+            avg_latency_ms: average,
+            min_latency_ms: b.latency_min_ms,
+            max_latency_ms: b.latency_max_ms,
+            p50_latency_ms: b.percentile_ms(50),
+            p95_latency_ms: b.percentile_ms(95),
+            p99_latency_ms: b.percentile_ms(99),
+        }
+    }
 }
 
 async fn uptime(
@@ -113,12 +129,19 @@ async fn uptime(
     if width_ms < 1000 {
         return Err(FieldError::new("buckets", "must leave buckets of at least one second").into());
     }
-    // Past a day, buckets are read from the hourly roll-ups, whatever the number of checks.
-    let hours = window_secs / 3600;
-    if window_secs > 86_400 && hours % u64::from(count) != 0 {
+    // Past an hour, buckets are sums of roll-ups (per minute up to a day, per hour or day
+    // past it), whatever the number of checks.
+    let (unit, units) = if window_secs <= 3600 {
+        ("", 0)
+    } else if window_secs <= 86_400 {
+        ("minutes", window_secs / 60)
+    } else {
+        ("hours", window_secs / 3600)
+    };
+    if units > 0 && units % u64::from(count) != 0 {
         return Err(FieldError::new(
             "buckets",
-            format!("must divide the {window_name} window into whole hours: a divisor of {hours}"),
+            format!("must divide the {window_name} window into whole {unit}: a divisor of {units}"),
         )
         .into());
     }
@@ -137,20 +160,12 @@ async fn uptime(
             count,
         )
         .await?;
-    let total = stats
-        .iter()
-        .fold(BucketStats::default(), |acc, b| acc.merge(*b));
     let buckets = stats
         .iter()
         .enumerate()
         .map(|(i, b)| Bucket {
             start: Timestamp::from_millis(from + width * i as i64),
-            checks: b.checks,
-            up: b.up,
-            uptime: ratio(b.up, b.checks),
-            avg_latency_ms: average(b.up_latency_sum_ms, b.up),
-            min_latency_ms: b.latency_min_ms,
-            max_latency_ms: b.latency_max_ms,
+            counts: b.into(),
         })
         .collect();
     Ok(Json(Uptime {
@@ -159,12 +174,7 @@ async fn uptime(
         to: Timestamp::from_millis(to),
         bucket_seconds: width_ms / 1000,
         bucket_width: format_duration(Duration::from_millis(width_ms)),
-        checks: total.checks,
-        up: total.up,
-        uptime: ratio(total.up, total.checks),
-        avg_latency_ms: average(total.up_latency_sum_ms, total.up),
-        min_latency_ms: total.latency_min_ms,
-        max_latency_ms: total.latency_max_ms,
+        counts: (&BucketStats::total(&stats)).into(),
         buckets,
     }))
 }

@@ -5,6 +5,7 @@ mod alerts;
 mod channels;
 mod history;
 mod monitors;
+mod summary;
 mod tokens;
 mod views;
 
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(monitors::router())
         .merge(history::router())
+        .merge(summary::router())
         .merge(channels::router())
         .merge(alerts::router())
         .merge(tokens::router())

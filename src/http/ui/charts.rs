@@ -195,20 +195,20 @@ pub fn latency(buckets: &[BucketStats], label: &str, from: &str, to: &str) -> St
             let _ = write!(failed, "M{x0:.1} {}h{:.1}", TOP + PLOT + 4, slot.max(1.0));
         }
     }
-    let (total, checks) = buckets
-        .iter()
-        .fold((BucketStats::default(), 0), |(t, n), b| {
-            (t.merge(*b), n + b.checks)
-        });
+    let total = BucketStats::total(buckets);
     let summary = match (
         total.average_ms(),
         total.latency_min_ms,
         total.latency_max_ms,
     ) {
         (Some(avg), Some(lo), Some(hi)) => {
-            format!("{label}: average {avg} ms, fastest {lo} ms, slowest {hi} ms")
+            let p95 = total
+                .percentile_ms(95)
+                .map(|p| format!(", 95% within {p} ms"))
+                .unwrap_or_default();
+            format!("{label}: average {avg} ms{p95}, fastest {lo} ms, slowest {hi} ms")
         }
-        _ if checks > 0 => format!("{label}: no successful check"),
+        _ if total.checks > 0 => format!("{label}: no successful check"),
         _ => format!("{label}: no check"),
     };
     let mut svg = format!(
@@ -384,18 +384,18 @@ mod tests {
 
     #[test]
     fn the_latency_chart_says_what_it_shows_and_marks_failures() {
-        let b = |checks, up, sum, lo, hi| BucketStats {
-            checks,
-            up,
-            up_latency_sum_ms: sum,
-            latency_min_ms: lo,
-            latency_max_ms: hi,
+        let b = |checks: &[(bool, u32)]| {
+            let mut b = BucketStats::default();
+            for &(ok, ms) in checks {
+                b.add(ok, ms);
+            }
+            b
         };
         let svg = latency(
             &[
-                b(2, 2, 100, Some(40), Some(60)),
-                b(0, 0, 0, None, None),
-                b(2, 1, 90, Some(90), Some(90)),
+                b(&[(true, 40), (true, 60)]),
+                b(&[]),
+                b(&[(true, 90), (false, 0)]),
             ],
             "Last 3 hours",
             "12:00",
@@ -403,7 +403,7 @@ mod tests {
         );
         assert!(
             svg.contains(
-                "<title>Last 3 hours: average 63 ms, fastest 40 ms, slowest 90 ms</title>"
+                "<title>Last 3 hours: average 63 ms, 95% within 90 ms, fastest 40 ms, slowest 90 ms</title>"
             ),
             "{svg}"
         );
@@ -417,8 +417,7 @@ mod tests {
         );
         assert_eq!(svg.matches("class=\"failed\"").count(), 1, "{svg}");
         assert!(
-            latency(&[b(3, 0, 0, None, None)], "Day", "a", "b")
-                .contains("Day: no successful check")
+            latency(&[b(&[(false, 0); 3])], "Day", "a", "b").contains("Day: no successful check")
         );
     }
 

@@ -9,16 +9,13 @@ use super::pages::{STATUSES, page, status_label};
 use super::session::{PageError, PageUser};
 use crate::http::AppState;
 use crate::monitor::MonitorId;
-use crate::store::{MonitorSummary, RECENT_CHECKS};
-use crate::timestamp::{HOUR_MS, Timestamp};
+use crate::store::{MonitorSummary, RECENT_CHECKS, SUMMARY_HOURS, summary_start};
+use crate::timestamp::Timestamp;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-
-/// Hourly buckets in each monitor's mini chart: its last day.
-const HOURS: u32 = 24;
 
 fn rank(status: &str) -> usize {
     STATUSES
@@ -119,11 +116,11 @@ impl View {
         state: &AppState,
         user: &PageUser,
     ) -> Result<(LivePart, usize), PageError> {
-        // The current hour and the 23 before it.
-        let from = Timestamp::from_millis(
-            Timestamp::now().hour_start().as_millis() - HOUR_MS * i64::from(HOURS - 1),
-        );
-        let mut monitors = state.store.summaries(user.user.id, from, HOURS).await?;
+        let from = summary_start(Timestamp::now());
+        let mut monitors = state
+            .store
+            .summaries(user.user.id, from, SUMMARY_HOURS)
+            .await?;
         monitors.sort_by(|a, b| {
             (rank(a.shown_status()), a.name.as_str())
                 .cmp(&(rank(b.shown_status()), b.name.as_str()))

@@ -12,7 +12,7 @@ use crate::http::actions;
 use crate::http::api::ping_url;
 use crate::monitor::{MonitorId, Schedule, format_duration};
 use crate::store::{BucketStats, Monitor};
-use crate::timestamp::{HOUR_MS, Timestamp};
+use crate::timestamp::{DAY_MS, HOUR_MS, Timestamp};
 use crate::verdict::certificate::days_left;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -21,7 +21,6 @@ use axum::response::Response;
 use serde::Deserialize;
 use std::time::Duration;
 
-const DAY_MS: i64 = 24 * HOUR_MS;
 /// Checks on one page of the log.
 const CHECKS_PER_PAGE: u32 = 50;
 /// Incidents and alerts shown.
@@ -134,7 +133,7 @@ struct View {
 
 /// The end of the current hour: windows end there, so their buckets are whole clock hours.
 fn hour_end(now: Timestamp) -> i64 {
-    now.hour_start().as_millis() + HOUR_MS
+    now.start_of(HOUR_MS).as_millis() + HOUR_MS
 }
 
 /// The short form of an instant for an axis: `11-21 14:00`.
@@ -164,9 +163,7 @@ impl View {
         let uptimes = WINDOWS
             .iter()
             .map(|&(name, n)| {
-                let total = days[days.len().saturating_sub(n)..]
-                    .iter()
-                    .fold(BucketStats::default(), |t, b| t.merge(*b));
+                let total = BucketStats::total(&days[days.len().saturating_sub(n)..]);
                 (name, charts::uptime(total.up, total.checks))
             })
             .collect();

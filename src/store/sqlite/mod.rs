@@ -6,6 +6,7 @@ mod alerts;
 mod history;
 mod pings;
 mod record;
+mod rollups;
 mod rows;
 mod sessions;
 mod tokens;
@@ -13,8 +14,8 @@ mod tokens;
 use super::{
     ActiveMonitor, ApiToken, ApiTokenUse, BucketStats, Channel, ChannelChoice, CheckRecord,
     Delivery, DeliveryOutcome, Event, FinishedDelivery, Incident, Monitor, MonitorSummary, Ping,
-    PingTarget, PruneStep, Recorded, Result, RunTimes, Settled, Store, StoreError, StoredVerdict,
-    UserCredentials, shown_status,
+    PingTarget, PruneBefore, PruneStep, Recorded, Result, RunTimes, Settled, Store, StoreError,
+    StoredVerdict, UserCredentials, shown_status,
 };
 use crate::account::{Email, User};
 use crate::alert::channel::ChannelSpec;
@@ -34,6 +35,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Deletes the checks from before `?3` of the monitors with ids in `(?1, ?2]`.
+const PRUNE_CHECKS: &str = "DELETE FROM checks WHERE monitor_id IN \
+     (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3";
 
 /// Columns of a monitor with its state, in the order [`MonitorRow`] reads them.
 macro_rules! select_monitor {
@@ -88,7 +93,10 @@ impl SqliteStore {
         let reads = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options)
+            // Rows cross from SQLite's thread to the caller's task through a channel: a deep
+            // one lets the thread run ahead instead of waiting for each row to be taken (a
+            // 1,440-bucket window: 9 ms instead of 17).
+            .connect_with(options.row_buffer_size(4096))
             .await?;
         Ok(SqliteStore { reads, writes })
     }
@@ -139,9 +147,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn prune_checks(
+    async fn prune(
         &self,
-        before: Timestamp,
+        before: &PruneBefore,
         after: MonitorId,
         monitors: u32,
     ) -> Result<PruneStep> {
@@ -156,17 +164,25 @@ impl Store for SqliteStore {
             let Some(last) = last else {
                 return Ok(PruneStep::default());
             };
-            // The primary key (monitor_id, at) finds each monitor's old checks as one range.
-            let deleted = sqlx::query(
-                "DELETE FROM checks WHERE monitor_id IN \
-                     (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3",
-            )
-            .bind(after.0)
-            .bind(last)
-            .bind(before.as_millis())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            // Each table's primary key (monitor_id, start) finds a monitor's old rows as one
+            // range.
+            let mut deleted = 0;
+            let tables = [
+                (PRUNE_CHECKS, Some(before.checks)),
+                (rollups::MINUTES.prune, Some(before.minutes)),
+                (rollups::HOURS.prune, Some(before.hours)),
+                (rollups::DAYS.prune, before.days),
+            ];
+            for (sql, before) in tables {
+                let Some(before) = before else { continue };
+                deleted += sqlx::query(sql)
+                    .bind(after.0)
+                    .bind(last)
+                    .bind(before.as_millis())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
             PruneStep {
                 deleted,
                 last: Some(MonitorId(last)),
@@ -512,10 +528,8 @@ impl Store for SqliteStore {
         }
         // State, events and incidents go by cascade; checks and roll-ups carry no foreign key
         // (it would cost every insert a lookup) and are deleted here.
-        for sql in [
-            "DELETE FROM checks WHERE monitor_id = ?",
-            "DELETE FROM check_hours WHERE monitor_id = ?",
-        ] {
+        let rollups = rollups::ALL.map(|r| r.delete);
+        for sql in std::iter::once("DELETE FROM checks WHERE monitor_id = ?").chain(rollups) {
             sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -1,8 +1,8 @@
 //! Writing a batch of judged checks inside one transaction: verdict states, status events,
 //! incidents, the alerts they cause (certificate alerts too, with what the monitor remembers of
-//! them), the checks themselves and their hourly roll-ups.
+//! them), the checks themselves and their roll-ups.
 
-use super::alerts;
+use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
 use crate::probe::{CheckError, Outcome};
@@ -44,7 +44,9 @@ pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> 
         }
     }
     insert_checks(conn, &kept).await?;
-    add_to_rollups(conn, &kept).await?;
+    for rollup in rollups::ALL {
+        rollup.add(conn, &kept).await?;
+    }
     Ok(recorded)
 }
 
@@ -226,71 +228,26 @@ async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) ->
     Ok(())
 }
 
-/// One hour of one monitor's checks, summed.
-#[derive(Default)]
-struct HourSums {
-    checks: i64,
-    up: i64,
-    latency_sum: i64,
-    latency_min: Option<i64>,
-    latency_max: Option<i64>,
-}
-
-async fn add_to_rollups(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
-    let mut sums: BTreeMap<(i64, i64), HourSums> = BTreeMap::new();
-    for r in records {
-        let hour = r.outcome.at.hour_start().as_millis();
-        let s = sums.entry((r.monitor.0, hour)).or_default();
-        s.checks += 1;
-        if r.outcome.ok() {
-            let latency = i64::from(r.outcome.latency_ms);
-            s.up += 1;
-            s.latency_sum += latency;
-            s.latency_min = Some(s.latency_min.map_or(latency, |m| m.min(latency)));
-            s.latency_max = Some(s.latency_max.map_or(latency, |m| m.max(latency)));
-        }
-    }
-    let sums: Vec<_> = sums.into_iter().collect();
-    for chunk in sums.chunks(ROWS_PER_INSERT) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO check_hours (monitor_id, hour, checks, up, latency_sum, latency_min, latency_max) ",
-        );
-        q.push_values(chunk, |mut row, ((monitor, hour), s)| {
-            row.push_bind(*monitor)
-                .push_bind(*hour)
-                .push_bind(s.checks)
-                .push_bind(s.up)
-                .push_bind(s.latency_sum)
-                .push_bind(s.latency_min)
-                .push_bind(s.latency_max);
-        });
-        // SQLite's two-argument min() and max() return NULL if either side is NULL; an hour's
-        // first success must still set them.
-        q.push(
-            " ON CONFLICT (monitor_id, hour) DO UPDATE SET \
-               checks = checks + excluded.checks, \
-               up = up + excluded.up, \
-               latency_sum = latency_sum + excluded.latency_sum, \
-               latency_min = coalesce(min(latency_min, excluded.latency_min), latency_min, excluded.latency_min), \
-               latency_max = coalesce(max(latency_max, excluded.latency_max), latency_max, excluded.latency_max)",
-        );
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::probe::{ErrorKind, Outcome, Phases};
     use crate::store::sqlite::SqliteStore;
     use crate::verdict::VerdictState;
+    use sqlx::pool::PoolConnection;
 
-    fn record(monitor: i64, at: i64, ok: bool, cert: Option<i64>) -> CheckRecord {
+    /// A result of monitor `monitor` at `at`, failed with HTTP 500 unless `ok`.
+    pub fn record(
+        monitor: i64,
+        at: i64,
+        ok: bool,
+        latency_ms: u32,
+        cert: Option<i64>,
+    ) -> CheckRecord {
         let outcome = Outcome {
             at: Timestamp::from_millis(at),
             status_code: Some(if ok { 200 } else { 500 }),
-            latency_ms: 7,
+            latency_ms,
             error: (!ok).then(|| CheckError::new(ErrorKind::Status, "HTTP 500")),
             phases: Phases::default(),
             cert_expires_at: cert.map(Timestamp::from_millis),
@@ -308,9 +265,11 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_monitors_results_in_one_batch_leave_its_latest_state_and_every_mark() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A store in `dir` with one monitor, 7, whose latest check succeeded; and a connection
+    /// that writes.
+    pub async fn store_with_monitor_7(
+        dir: &tempfile::TempDir,
+    ) -> (SqliteStore, PoolConnection<Sqlite>) {
         let url = format!("sqlite:{}", dir.path().join("upbeat.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
         let mut conn = store.writes.acquire().await.unwrap();
@@ -322,11 +281,18 @@ mod tests {
         ] {
             sqlx::query(sql).execute(&mut *conn).await.unwrap();
         }
+        (store, conn)
+    }
+
+    #[tokio::test]
+    async fn a_monitors_results_in_one_batch_leave_its_latest_state_and_every_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, mut conn) = store_with_monitor_7(&dir).await;
         let hour = 3_600_000 * 500_000;
         let batch = [
-            record(7, hour + 1000, false, Some(hour + 90_000)),
-            record(9, hour + 1500, true, None),
-            record(7, hour + 2000, true, None),
+            record(7, hour + 1000, false, 7, Some(hour + 90_000)),
+            record(9, hour + 1500, true, 7, None),
+            record(7, hour + 2000, true, 7, None),
         ];
         let recorded = write_batch(&mut conn, &batch).await.unwrap();
         assert_eq!(recorded.gone, [MonitorId(9)]);

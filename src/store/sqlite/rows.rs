@@ -1,7 +1,6 @@
 //! Rows as SQLite returns them, and their conversion into domain values. A row that does not
 //! convert is reported as corrupt rather than guessed at.
 
-use super::history::Counts;
 use crate::monitor::{ChannelId, Kind, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
 use crate::store::{
@@ -267,33 +266,42 @@ pub struct SummaryRow {
     last_at: Option<i64>,
     recent: String,
     hours: Option<String>,
+    checks: Option<String>,
+    up: Option<String>,
+    latency_sum: Option<String>,
 }
 
-/// One hour packed as `hour checks up sum min max` (min and max empty when nothing succeeded).
-fn packed_hour(text: &str) -> Option<(usize, BucketStats)> {
-    let mut fields = text.split(' ');
-    let mut next = || fields.next();
-    let hour = next()?.parse().ok()?;
-    let mut number = || next().map(|f| f.parse::<i64>().ok());
-    let counts = Counts {
-        checks: number()??,
-        up: number()??,
-        latency_sum: number()??,
-        latency_min: number()?,
-        latency_max: number()?,
-    };
-    Some((hour, counts.into()))
+/// The numbers of a comma-separated list, or `None` if one is not a number.
+fn numbers<T: std::str::FromStr>(list: Option<&str>) -> Option<Vec<T>> {
+    list.map_or(Some(Vec::new()), |l| {
+        l.split(',').map(|n| n.parse().ok()).collect()
+    })
 }
 
 impl SummaryRow {
     /// The summary with `count` hourly buckets.
     pub fn into_summary(self, count: usize) -> Result<MonitorSummary> {
         let mut hours = vec![BucketStats::default(); count];
-        for packed in self.hours.as_deref().into_iter().flat_map(|h| h.split(',')) {
-            let (hour, stats) =
-                packed_hour(packed).ok_or_else(|| corrupt("hourly roll-up", packed))?;
+        let lists = (
+            numbers::<usize>(self.hours.as_deref()),
+            numbers::<u64>(self.checks.as_deref()),
+            numbers::<u64>(self.up.as_deref()),
+            numbers::<u64>(self.latency_sum.as_deref()),
+        );
+        let (Some(at), Some(checks), Some(up), Some(sums)) = lists else {
+            return Err(corrupt("hourly roll-up", format!("{:?}", self.hours)));
+        };
+        if [checks.len(), up.len(), sums.len()] != [at.len(); 3] {
+            return Err(corrupt("hourly roll-up", "lists of different lengths"));
+        }
+        for (i, hour) in at.into_iter().enumerate() {
             if let Some(slot) = hours.get_mut(hour) {
-                *slot = stats;
+                *slot = BucketStats {
+                    checks: checks[i],
+                    up: up[i],
+                    up_latency_sum_ms: sums[i],
+                    ..BucketStats::default()
+                };
             }
         }
         Ok(MonitorSummary {
@@ -316,17 +324,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn packed_hours_read_back_with_or_without_a_success() {
-        let (hour, b) = packed_hour("3 120 119 5950 20 90").unwrap();
-        assert_eq!(hour, 3);
-        assert_eq!((b.checks, b.up, b.up_latency_sum_ms), (120, 119, 5950));
-        assert_eq!((b.latency_min_ms, b.latency_max_ms), (Some(20), Some(90)));
-        let (_, b) = packed_hour("0 5 0 0  ").unwrap();
-        assert_eq!(
-            (b.checks, b.up, b.latency_min_ms, b.latency_max_ms),
-            (5, 0, None, None)
-        );
-        assert!(packed_hour("1 2").is_none());
-        assert!(packed_hour("x 1 1 1 1 1").is_none());
+    fn lists_of_numbers_read_back_and_a_damaged_one_is_refused() {
+        assert_eq!(numbers::<u64>(Some("3,120,0")), Some(vec![3, 120, 0]));
+        assert_eq!(numbers::<u64>(None), Some(vec![]), "no hour");
+        assert_eq!(numbers::<u64>(Some("1,x")), None);
+        assert_eq!(numbers::<u64>(Some("")), None);
     }
 }

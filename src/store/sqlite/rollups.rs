@@ -1,0 +1,331 @@
+//! The roll-ups of each monitor's checks per minute, hour and day: added to with every batch
+//! of results, read for uptime and latency over windows, pruned each at its own age. A period's
+//! latency spread cannot be summed by SQL, so the writer reads the stored one and writes the
+//! two merged, inside the batch's transaction.
+
+use crate::store::{BucketStats, CheckRecord, LatencyHistogram, Result};
+use crate::timestamp::{DAY_MS, HOUR_MS, MINUTE_MS, Timestamp};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::{BTreeMap, HashMap};
+
+/// One table of roll-ups and the statements that use it.
+pub(super) struct Rollup {
+    /// How long each period is; periods start on its multiples.
+    pub ms: i64,
+    table: &'static str,
+    /// The column holding each period's start.
+    period: &'static str,
+    /// A monitor's periods that start in `[?2, ?3)`, summed in buckets of `?4` ms from `?2`:
+    /// one row per bucket, with the periods' spreads in hex, comma-separated.
+    pub select: &'static str,
+    /// Deletes periods that started before `?3` of the monitors with ids in `(?1, ?2]`.
+    pub prune: &'static str,
+    /// Deletes one monitor's periods.
+    pub delete: &'static str,
+}
+
+macro_rules! rollup {
+    ($table:literal, $period:literal, $ms:expr) => {
+        Rollup {
+            ms: $ms,
+            table: $table,
+            period: $period,
+            select: concat!(
+                "SELECT (",
+                $period,
+                " - ?2) / ?4 AS b, sum(checks) AS checks, sum(up) AS up, \
+                 sum(latency_sum) AS latency_sum, min(latency_min) AS latency_min, \
+                 max(latency_max) AS latency_max, group_concat(hex(latency_hist), ',') AS spreads, \
+                 NULL AS latencies FROM ",
+                $table,
+                " WHERE monitor_id = ?1 AND ",
+                $period,
+                " >= ?2 AND ",
+                $period,
+                " < ?3 GROUP BY b"
+            ),
+            prune: concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE monitor_id IN \
+                 (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND ",
+                $period,
+                " < ?3"
+            ),
+            delete: concat!("DELETE FROM ", $table, " WHERE monitor_id = ?"),
+        }
+    };
+}
+
+pub(super) const MINUTES: Rollup = rollup!("check_minutes", "minute", MINUTE_MS);
+pub(super) const HOURS: Rollup = rollup!("check_hours", "hour", HOUR_MS);
+pub(super) const DAYS: Rollup = rollup!("check_days", "day", DAY_MS);
+/// Coarsest first.
+pub(super) const ALL: [&Rollup; 3] = [&DAYS, &HOURS, &MINUTES];
+
+/// Rows per statement: 8 values each, well under SQLite's limit of 32,766 bound values.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// One bucket of a monitor's periods (or of its checks), summed.
+#[derive(sqlx::FromRow)]
+pub(super) struct BucketRow {
+    /// The bucket's place, from 0.
+    pub b: i64,
+    checks: i64,
+    up: i64,
+    latency_sum: i64,
+    latency_min: Option<i64>,
+    latency_max: Option<i64>,
+    /// The periods' spreads in hex, comma-separated.
+    spreads: Option<String>,
+    /// Read from checks instead: the successful ones' latencies, comma-separated.
+    latencies: Option<String>,
+}
+
+impl BucketRow {
+    /// The bucket's counts. A spread that no longer reads is logged and left out: the counts
+    /// still count.
+    pub fn into_stats(self) -> BucketStats {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let latency = |ms: Option<i64>| ms.and_then(|ms| u32::try_from(ms).ok());
+        let mut spread = LatencyHistogram::default();
+        for text in self.spreads.iter().flat_map(|s| s.split(',')) {
+            match hex::decode(text)
+                .ok()
+                .and_then(|b| LatencyHistogram::decode(&b))
+            {
+                Some(one) => spread = spread.merge(&one),
+                None => tracing::error!(text, "a stored latency spread cannot be read; left out"),
+            }
+        }
+        let latencies = self.latencies.iter().flat_map(|s| s.split(','));
+        spread = spread.merge(&LatencyHistogram::of(
+            latencies.filter_map(|ms| ms.parse::<u32>().ok()),
+        ));
+        BucketStats {
+            checks: count(self.checks),
+            up: count(self.up),
+            up_latency_sum_ms: count(self.latency_sum),
+            latency_min_ms: latency(self.latency_min),
+            latency_max_ms: latency(self.latency_max),
+            latency: spread,
+        }
+    }
+}
+
+impl Rollup {
+    /// A monitor's periods that start in `[from, to)`, summed in buckets `width` ms wide:
+    /// the buckets that hold any.
+    pub async fn read(
+        &self,
+        pool: &SqlitePool,
+        monitor: i64,
+        from: i64,
+        to: i64,
+        width: i64,
+    ) -> Result<Vec<BucketRow>> {
+        Ok(sqlx::query_as(self.select)
+            .bind(monitor)
+            .bind(from)
+            .bind(to)
+            .bind(width)
+            .fetch_all(pool)
+            .await?)
+    }
+
+    /// Adds the checks of `records` to their periods.
+    pub async fn add(&self, conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
+        let mut sums: BTreeMap<(i64, i64), BucketStats> = BTreeMap::new();
+        for r in records {
+            let start = r.outcome.at.start_of(self.ms).as_millis();
+            sums.entry((r.monitor.0, start))
+                .or_default()
+                .add(r.outcome.ok(), r.outcome.latency_ms);
+        }
+        let sums: Vec<_> = sums.into_iter().collect();
+        for chunk in sums.chunks(ROWS_PER_STATEMENT) {
+            let stored = self.stored_spreads(conn, chunk).await?;
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "INSERT INTO {} (monitor_id, {}, checks, up, latency_sum, latency_min, \
+                 latency_max, latency_hist) ",
+                self.table, self.period
+            ));
+            q.push_values(chunk, |mut row, (key @ (monitor, start), s)| {
+                // A period's first successful check brings its spread; a batch of failures
+                // leaves the stored one.
+                let spread = (s.up > 0).then(|| match stored.get(key) {
+                    Some(old) => old.merge(&s.latency).encode(),
+                    None => s.latency.encode(),
+                });
+                row.push_bind(*monitor)
+                    .push_bind(*start)
+                    .push_bind(i64::try_from(s.checks).unwrap_or(i64::MAX))
+                    .push_bind(i64::try_from(s.up).unwrap_or(i64::MAX))
+                    .push_bind(i64::try_from(s.up_latency_sum_ms).unwrap_or(i64::MAX))
+                    .push_bind(s.latency_min_ms.map(i64::from))
+                    .push_bind(s.latency_max_ms.map(i64::from))
+                    .push_bind(spread);
+            });
+            // SQLite's two-argument min() and max() return NULL if either side is NULL; a
+            // period's first success must still set them.
+            q.push(format_args!(
+                " ON CONFLICT (monitor_id, {}) DO UPDATE SET \
+                   checks = checks + excluded.checks, \
+                   up = up + excluded.up, \
+                   latency_sum = latency_sum + excluded.latency_sum, \
+                   latency_min = coalesce(min(latency_min, excluded.latency_min), latency_min, excluded.latency_min), \
+                   latency_max = coalesce(max(latency_max, excluded.latency_max), latency_max, excluded.latency_max), \
+                   latency_hist = coalesce(excluded.latency_hist, latency_hist)",
+                self.period
+            ));
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// The stored spreads of the periods in `sums` that this batch adds latencies to. One that
+    /// no longer reads is logged and replaced by the batch's own: results are never dropped
+    /// for it.
+    async fn stored_spreads(
+        &self,
+        conn: &mut SqliteConnection,
+        sums: &[((i64, i64), BucketStats)],
+    ) -> Result<HashMap<(i64, i64), LatencyHistogram>> {
+        let keys: Vec<_> = sums
+            .iter()
+            .filter(|(_, s)| s.up > 0)
+            .map(|(k, _)| k)
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT r.monitor_id, r.{0}, r.latency_hist FROM {1} r JOIN (",
+            self.period, self.table
+        ));
+        q.push_values(keys, |mut row, (monitor, start)| {
+            row.push_bind(*monitor).push_bind(*start);
+        });
+        q.push(format_args!(
+            ") AS v ON r.monitor_id = v.column1 AND r.{} = v.column2 \
+             WHERE r.latency_hist IS NOT NULL",
+            self.period
+        ));
+        let rows: Vec<(i64, i64, Vec<u8>)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(monitor, start, bytes)| {
+                let spread = LatencyHistogram::decode(&bytes);
+                if spread.is_none() {
+                    tracing::error!(
+                        monitor,
+                        table = self.table,
+                        start = %Timestamp::from_millis(start).to_rfc3339(),
+                        "a stored latency spread cannot be read; it starts again from this batch"
+                    );
+                }
+                Some(((monitor, start), spread?))
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::MonitorId;
+    use crate::store::sqlite::history;
+    use crate::store::sqlite::record::tests::{record, store_with_monitor_7};
+    use crate::store::sqlite::record::write_batch;
+    use std::time::Duration;
+
+    /// Whatever the width of the buckets, and so whichever roll-up (or the checks themselves)
+    /// they are read from, a window adds up to the same counts, latencies and spread.
+    #[tokio::test]
+    async fn every_roll_up_and_the_checks_themselves_agree_on_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut conn) = store_with_monitor_7(&dir).await;
+        // Four days from a midnight; checks every 7 min 13 s from 05:00:17, one in nine
+        // failing, latencies from 1 ms to 4.6 s.
+        let day0 = DAY_MS * 20_000;
+        let records: Vec<_> = (0..700)
+            .map(|i: i64| {
+                let latency = u32::try_from((i * 37) % 500 + 1).unwrap() * (1 + (i % 3) as u32 * 4);
+                record(
+                    7,
+                    day0 + 5 * HOUR_MS + 17_000 + i * 433_000,
+                    i % 9 != 0,
+                    latency,
+                    None,
+                )
+            })
+            .collect();
+        // In batches, so periods are added to several times.
+        for batch in records.chunks(50) {
+            write_batch(&mut conn, batch).await.unwrap();
+        }
+        let mut expected = BucketStats::default();
+        for r in &records {
+            expected.add(r.outcome.ok(), r.outcome.latency_ms);
+        }
+        assert!(expected.latency.count() > 600);
+        for width in [
+            DAY_MS,
+            6 * HOUR_MS,
+            HOUR_MS,
+            10 * MINUTE_MS,
+            MINUTE_MS,
+            30_000,
+        ] {
+            let count = u32::try_from(4 * DAY_MS / width).unwrap();
+            let buckets = history::buckets(
+                &store.reads,
+                MonitorId(7),
+                Timestamp::from_millis(day0),
+                Duration::from_millis(width.unsigned_abs()),
+                count,
+            )
+            .await
+            .unwrap();
+            assert_eq!(BucketStats::total(&buckets), expected, "{width} ms buckets");
+            // The first five hours of the first day hold no check.
+            let first = buckets.iter().position(|b| b.checks > 0).unwrap();
+            assert_eq!(first as i64, 5 * HOUR_MS / width, "{width} ms buckets");
+        }
+        let p = |n| expected.percentile_ms(n).unwrap();
+        assert!(p(50) <= p(95) && p(95) <= p(99), "{expected:?}");
+    }
+
+    /// A batch without a success leaves the spread stored; one that no longer reads is
+    /// replaced by the next batch's.
+    #[tokio::test]
+    async fn failures_keep_the_stored_spread_and_a_damaged_one_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut conn) = store_with_monitor_7(&dir).await;
+        let hour = 400_000 * HOUR_MS;
+        write_batch(&mut conn, &[record(7, hour + 1, true, 40, None)])
+            .await
+            .unwrap();
+        write_batch(&mut conn, &[record(7, hour + 2, false, 900, None)])
+            .await
+            .unwrap();
+        let spread = || async {
+            let rows = HOURS
+                .read(&store.reads, 7, hour, hour + HOUR_MS, HOUR_MS)
+                .await
+                .unwrap();
+            let stats: Vec<_> = rows.into_iter().map(BucketRow::into_stats).collect();
+            (stats[0].checks, stats[0].latency.clone())
+        };
+        assert_eq!(spread().await, (2, LatencyHistogram::of([40])));
+
+        sqlx::query("UPDATE check_hours SET latency_hist = x'05'")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        write_batch(&mut conn, &[record(7, hour + 3, true, 70, None)])
+            .await
+            .unwrap();
+        assert_eq!(spread().await, (3, LatencyHistogram::of([70])));
+    }
+}
