@@ -467,6 +467,11 @@ impl BucketStats {
         self.up_latency_sum_ms.checked_div(self.up)
     }
 
+    /// Successful checks over checks; `None` without a check.
+    pub fn uptime(&self) -> Option<f64> {
+        (self.checks > 0).then(|| self.up as f64 / self.checks as f64)
+    }
+
     /// The latency `percent` of the successful checks took at most.
     pub fn percentile_ms(&self, percent: u8) -> Option<u32> {
         self.latency.percentile(

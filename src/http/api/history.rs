@@ -103,7 +103,7 @@ impl From<&BucketStats> for Counts {
         Counts {
             checks: b.checks,
             up: b.up,
-            uptime: (b.checks > 0).then(|| b.up as f64 / b.checks as f64),
+            uptime: b.uptime(),
             avg_latency_ms: average,
             min_latency_ms: b.latency_min_ms,
             max_latency_ms: b.latency_max_ms,

@@ -46,30 +46,26 @@ struct Hour {
     avg_latency_ms: Option<u64>,
 }
 
-fn uptime(b: &BucketStats) -> Option<f64> {
-    (b.checks > 0).then(|| b.up as f64 / b.checks as f64)
-}
-
 impl From<MonitorSummary> for Row {
     fn from(m: MonitorSummary) -> Self {
         let day = BucketStats::total(&m.hours);
         Row {
-            id: m.id.0,
-            name: m.name.clone(),
-            kind: m.kind.as_str(),
             target: m.shown_target().to_owned(),
             status: m.shown_status(),
+            id: m.id.0,
+            name: m.name,
+            kind: m.kind.as_str(),
             status_since: m.status_since,
             last_latency_ms: m.last_latency_ms,
             checks_24h: day.checks,
-            uptime_24h: uptime(&day),
+            uptime_24h: day.uptime(),
             hours: m
                 .hours
                 .iter()
                 .map(|h| Hour {
                     checks: h.checks,
                     up: h.up,
-                    uptime: uptime(h),
+                    uptime: h.uptime(),
                     avg_latency_ms: h.average_ms(),
                 })
                 .collect(),

@@ -157,11 +157,12 @@ impl Rollup {
                     Some(old) => old.merge(&s.latency).encode(),
                     None => s.latency.encode(),
                 });
+                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 row.push_bind(*monitor)
                     .push_bind(*start)
-                    .push_bind(i64::try_from(s.checks).unwrap_or(i64::MAX))
-                    .push_bind(i64::try_from(s.up).unwrap_or(i64::MAX))
-                    .push_bind(i64::try_from(s.up_latency_sum_ms).unwrap_or(i64::MAX))
+                    .push_bind(count(s.checks))
+                    .push_bind(count(s.up))
+                    .push_bind(count(s.up_latency_sum_ms))
                     .push_bind(s.latency_min_ms.map(i64::from))
                     .push_bind(s.latency_max_ms.map(i64::from))
                     .push_bind(spread);
