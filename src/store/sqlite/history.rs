@@ -2,7 +2,7 @@
 //! Each query reads one range of an index; the test below holds them to it.
 
 use super::rollups;
-use super::rows::{CheckRow, EventRow, IncidentRow, SummaryRow, readable};
+use super::rows::{CheckRow, EventRow, IncidentRow, SummaryRow, corrupt, readable};
 use crate::monitor::{MonitorId, UserId};
 use crate::probe::Outcome;
 use crate::store::{BucketStats, Event, Incident, MonitorSummary, Result};
@@ -25,16 +25,16 @@ const INCIDENTS: &str = "SELECT id, started_at, ended_at, cause_kind, cause_mess
 const EVENTS: &str = "SELECT id, at, from_status, to_status, cause_kind, cause_message, incident_id \
      FROM events WHERE monitor_id = ? ORDER BY at DESC, id DESC LIMIT ?";
 
-/// Each monitor with its hourly roll-ups in four comma-separated lists: the hours' places from
-/// `?2`, their checks, successes and latency sums. One row per monitor instead of one per hour,
-/// and each list the plain column, which SQLite joins far faster than values it must format.
-pub(super) const SUMMARIES: &str = "SELECT m.id, m.name, m.kind, m.url, m.paused, s.status, s.status_since, \
-            s.last_latency_ms, s.last_at, s.recent, \
-            group_concat((h.hour - ?2) / ?3) AS hours, group_concat(h.checks) AS checks, \
-            group_concat(h.up) AS up, group_concat(h.latency_sum) AS latency_sum \
-     FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
-     LEFT JOIN check_hours h ON h.monitor_id = m.id AND h.hour >= ?2 AND h.hour < ?4 \
-     WHERE m.user_id = ?1 GROUP BY m.id ORDER BY m.id";
+/// The caller's monitors as one JSON array, one array per monitor: its fields, then its hourly
+/// roll-ups from `?2` as four lists (the hours' places, their checks, successes and latency
+/// sums). Rows cross from the database's thread one at a time, each a wake-up; the whole
+/// summary as one value crosses once.
+pub(super) const SUMMARIES: &str = "SELECT json_group_array(json_array(m.id, m.name, m.kind, \
+            m.url, m.paused, s.status, s.status_since, s.last_latency_ms, s.last_at, s.recent, \
+            (SELECT json_array(json_group_array((h.hour - ?2) / ?3), json_group_array(h.checks), \
+                    json_group_array(h.up), json_group_array(h.latency_sum)) \
+             FROM check_hours h WHERE h.monitor_id = m.id AND h.hour >= ?2 AND h.hour < ?4))) \
+     FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id WHERE m.user_id = ?1";
 
 pub async fn summaries(
     pool: &SqlitePool,
@@ -44,13 +44,16 @@ pub async fn summaries(
 ) -> Result<Vec<MonitorSummary>> {
     let from_ms = from.as_millis();
     let to_ms = from_ms.saturating_add(HOUR_MS.saturating_mul(i64::from(hours)));
-    let rows: Vec<SummaryRow> = sqlx::query_as(SUMMARIES)
+    let json: String = sqlx::query_scalar(SUMMARIES)
         .bind(owner.0)
         .bind(from_ms)
         .bind(HOUR_MS)
         .bind(to_ms)
-        .fetch_all(pool)
+        .fetch_one(pool)
         .await?;
+    let mut rows: Vec<SummaryRow> =
+        serde_json::from_str(&json).map_err(|e| corrupt("monitor summary", e))?;
+    rows.sort_unstable_by_key(|r| r.id);
     Ok(readable(
         rows,
         "monitor",
@@ -176,7 +179,7 @@ mod tests {
             (
                 SUMMARIES,
                 4,
-                "SEARCH h USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?) LEFT-JOIN",
+                "SEARCH h USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?)",
             ),
             (
                 LATEST_CHECKS,

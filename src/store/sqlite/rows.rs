@@ -253,44 +253,34 @@ impl EventRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// A monitor in the summary, read from the array the summary query gives it: its fields in
+/// this order.
+#[derive(serde::Deserialize)]
 pub struct SummaryRow {
     pub id: i64,
     name: String,
     kind: String,
     url: String,
-    paused: bool,
+    /// 0 or 1, as SQLite stores it.
+    paused: i64,
     status: String,
     status_since: Option<i64>,
     last_latency_ms: Option<i64>,
     last_at: Option<i64>,
     recent: String,
-    hours: Option<String>,
-    checks: Option<String>,
-    up: Option<String>,
-    latency_sum: Option<String>,
+    hours: HourLists,
 }
 
-/// The numbers of a comma-separated list, or `None` if one is not a number.
-fn numbers<T: std::str::FromStr>(list: Option<&str>) -> Option<Vec<T>> {
-    list.map_or(Some(Vec::new()), |l| {
-        l.split(',').map(|n| n.parse().ok()).collect()
-    })
-}
+/// The hourly roll-ups of a monitor as parallel lists: each hour's place from the first, then
+/// its checks, successes and latency sum.
+#[derive(serde::Deserialize)]
+struct HourLists(Vec<usize>, Vec<u64>, Vec<u64>, Vec<u64>);
 
 impl SummaryRow {
     /// The summary with `count` hourly buckets.
     pub fn into_summary(self, count: usize) -> Result<MonitorSummary> {
         let mut hours = vec![BucketStats::default(); count];
-        let lists = (
-            numbers::<usize>(self.hours.as_deref()),
-            numbers::<u64>(self.checks.as_deref()),
-            numbers::<u64>(self.up.as_deref()),
-            numbers::<u64>(self.latency_sum.as_deref()),
-        );
-        let (Some(at), Some(checks), Some(up), Some(sums)) = lists else {
-            return Err(corrupt("hourly roll-up", format!("{:?}", self.hours)));
-        };
+        let HourLists(at, checks, up, sums) = self.hours;
         if [checks.len(), up.len(), sums.len()] != [at.len(); 3] {
             return Err(corrupt("hourly roll-up", "lists of different lengths"));
         }
@@ -309,7 +299,7 @@ impl SummaryRow {
             name: self.name,
             kind: Kind::parse("kind", &self.kind).map_err(|_| corrupt("kind", &self.kind))?,
             url: self.url,
-            paused: self.paused,
+            paused: self.paused != 0,
             status: status(&self.status)?,
             status_since: timestamp(self.status_since),
             last_latency_ms: self.last_at.and(self.last_latency_ms).map(latency),
@@ -323,11 +313,38 @@ impl SummaryRow {
 mod tests {
     use super::*;
 
+    /// A summary row as the summary query writes it; `hours` are its four lists.
+    fn summary_row(hours: &str) -> Result<MonitorSummary> {
+        let json = format!(r#"[7,"a \"b\"","http","http://a",1,"down",5,40,6,"01",{hours}]"#);
+        serde_json::from_str::<SummaryRow>(&json)
+            .unwrap()
+            .into_summary(3)
+    }
+
     #[test]
-    fn lists_of_numbers_read_back_and_a_damaged_one_is_refused() {
-        assert_eq!(numbers::<u64>(Some("3,120,0")), Some(vec![3, 120, 0]));
-        assert_eq!(numbers::<u64>(None), Some(vec![]), "no hour");
-        assert_eq!(numbers::<u64>(Some("1,x")), None);
-        assert_eq!(numbers::<u64>(Some("")), None);
+    fn a_summary_row_reads_from_its_array_and_uneven_hour_lists_are_refused() {
+        let s = summary_row("[[0,2],[60,30],[60,29],[600,290]]").unwrap();
+        assert_eq!(
+            (s.id, s.name.as_str(), s.paused),
+            (MonitorId(7), "a \"b\"", true)
+        );
+        assert_eq!(
+            (s.status, s.last_latency_ms, s.recent),
+            (Status::Down, Some(40), vec![false, true])
+        );
+        let hours: Vec<_> = s
+            .hours
+            .iter()
+            .map(|h| (h.checks, h.up, h.up_latency_sum_ms))
+            .collect();
+        assert_eq!(hours, [(60, 60, 600), (0, 0, 0), (30, 29, 290)]);
+        assert!(
+            summary_row("[[],[],[],[]]")
+                .unwrap()
+                .hours
+                .iter()
+                .all(|h| h.checks == 0)
+        );
+        assert!(summary_row("[[0,2],[60],[60,29],[600,290]]").is_err());
     }
 }
