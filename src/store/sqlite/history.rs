@@ -1,5 +1,5 @@
 //! Reading a monitor's history: its latest checks, counts over time, incidents and events.
-//! Each query reads one range of an index; the test below holds them to it.
+//! Each query reads ranges of indexes; the test below holds them to it.
 
 use super::rollups;
 use super::rows::{CheckRow, EventRow, IncidentRow, SummaryRow, corrupt, readable};
@@ -89,18 +89,29 @@ pub async fn buckets(
     let to_ms = from_ms.saturating_add(width_ms.saturating_mul(i64::from(count)));
     // Buckets are sums of the coarsest roll-up whose periods tile them, summed by the database:
     // the rows read are bounded by the window, never by how many checks it holds, and one
-    // comes back per bucket. Only buckets finer than a minute (windows of an hour at most)
-    // count the checks themselves.
+    // comes back per bucket. Buckets wider than a period of the next coarser roll-up take the
+    // periods that fit in them whole from it. Only buckets finer than a minute (windows of an
+    // hour at most) count the checks themselves.
     let tiling = rollups::ALL
         .into_iter()
         .find(|r| width_ms % r.ms == 0 && from_ms.rem_euclid(r.ms) == 0);
-    let rows = match tiling {
-        Some(rollup) => {
+    let blend = tiling.and_then(|fine| {
+        rollups::BLENDS
+            .into_iter()
+            .find(|b| b.fine.ms == fine.ms && width_ms > b.coarse.ms)
+    });
+    let rows = match (blend, tiling) {
+        (Some(blend), _) => {
+            blend
+                .read(pool, monitor.0, from_ms, to_ms, width_ms)
+                .await?
+        }
+        (None, Some(rollup)) => {
             rollup
                 .read(pool, monitor.0, from_ms, to_ms, width_ms)
                 .await?
         }
-        None => {
+        (None, None) => {
             sqlx::query_as(RAW_BUCKETS)
                 .bind(monitor.0)
                 .bind(from_ms)
@@ -165,12 +176,12 @@ mod tests {
             .collect()
     }
 
-    /// Every history query reads one range of an index, and never sorts or scans a table.
+    /// Every history query reads ranges of indexes, and never sorts or scans a table.
     #[tokio::test]
     async fn history_queries_are_served_by_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = fresh_store(&dir).await;
-        let cases: [(&str, usize, &str); 15] = [
+        let cases: [(&str, usize, &str); 19] = [
             (
                 SUMMARIES,
                 4,
@@ -205,6 +216,26 @@ mod tests {
                 rollups::DAYS.select,
                 4,
                 "SEARCH check_days USING PRIMARY KEY (monitor_id=? AND day>? AND day<?)",
+            ),
+            (
+                rollups::DAYS_AND_HOURS.select,
+                5,
+                "SEARCH check_days USING PRIMARY KEY (monitor_id=? AND day>? AND day<?)",
+            ),
+            (
+                rollups::DAYS_AND_HOURS.select,
+                5,
+                "SEARCH check_hours USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?)",
+            ),
+            (
+                rollups::HOURS_AND_MINUTES.select,
+                5,
+                "SEARCH check_hours USING PRIMARY KEY (monitor_id=? AND hour>? AND hour<?)",
+            ),
+            (
+                rollups::HOURS_AND_MINUTES.select,
+                5,
+                "SEARCH check_minutes USING PRIMARY KEY (monitor_id=? AND minute>? AND minute<?)",
             ),
             (
                 PRUNE_CHECKS,
@@ -250,10 +281,10 @@ mod tests {
         for (sql, params, expected) in cases {
             let plan = plan_of(&store, sql, params).await;
             assert!(plan.iter().any(|d| d == expected), "{sql}\nplan: {plan:#?}");
+            // The only scan a blend makes is of the periods its two searches found.
             assert!(
-                !plan
-                    .iter()
-                    .any(|d| d.starts_with("SCAN") || d.contains("TEMP B-TREE FOR ORDER BY")),
+                !plan.iter().any(|d| (d.starts_with("SCAN") && d != "SCAN p")
+                    || d.contains("TEMP B-TREE FOR ORDER BY")),
                 "{sql}\nplan: {plan:#?}"
             );
         }

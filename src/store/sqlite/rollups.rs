@@ -63,6 +63,99 @@ pub(super) const DAYS: Rollup = rollup!("check_days", "day", DAY_MS);
 /// Coarsest first.
 pub(super) const ALL: [&Rollup; 3] = [&DAYS, &HOURS, &MINUTES];
 
+/// Buckets wider than a period of a coarser roll-up, summed from its periods where they fit
+/// whole in a bucket and from a finer roll-up's for the rest: 90 days in buckets of 90 hours
+/// read about 500 periods instead of 2,160 hours.
+pub(super) struct Blend {
+    pub coarse: &'static Rollup,
+    pub fine: &'static Rollup,
+    /// As [`Rollup::select`], with the coarse roll-up's period length bound to `?5`.
+    pub select: &'static str,
+}
+
+/// The columns of a roll-up the blend sums, each period placed in its bucket.
+macro_rules! placed {
+    ($period:literal) => {
+        concat!(
+            "SELECT (",
+            $period,
+            " - ?2) / ?4 AS b, checks, up, latency_sum, latency_min, latency_max, latency_hist"
+        )
+    };
+}
+
+/// Whether the coarse period starting at `$start` lies whole inside the window and inside one
+/// bucket.
+macro_rules! whole_in_bucket {
+    ($start:literal) => {
+        concat!(
+            $start,
+            " >= ?2 AND ",
+            $start,
+            " <= ?3 - ?5 AND (",
+            $start,
+            " - ?2) / ?4 = (",
+            $start,
+            " + ?5 - 1 - ?2) / ?4"
+        )
+    };
+}
+
+macro_rules! blend {
+    (
+        $coarse:ident, $coarse_table:literal, $coarse_period:literal,
+        $fine:ident, $fine_table:literal, $fine_period:literal, $fine_in_coarse:literal
+    ) => {
+        Blend {
+            coarse: &$coarse,
+            fine: &$fine,
+            select: concat!(
+                "SELECT b, sum(checks) AS checks, sum(up) AS up, sum(latency_sum) AS latency_sum, \
+                 min(latency_min) AS latency_min, max(latency_max) AS latency_max, \
+                 group_concat(hex(latency_hist), ',') AS spreads, NULL AS latencies FROM (",
+                placed!($coarse_period),
+                " FROM ",
+                $coarse_table,
+                " WHERE monitor_id = ?1 AND ",
+                whole_in_bucket!($coarse_period),
+                " UNION ALL ",
+                placed!($fine_period),
+                " FROM ",
+                $fine_table,
+                " WHERE monitor_id = ?1 AND ",
+                $fine_period,
+                " >= ?2 AND ",
+                $fine_period,
+                " < ?3 AND NOT (",
+                whole_in_bucket!($fine_in_coarse),
+                ")) AS p GROUP BY b"
+            ),
+        }
+    };
+}
+
+/// The last argument is the start of the coarse period holding a fine one.
+pub(super) const DAYS_AND_HOURS: Blend = blend!(
+    DAYS,
+    "check_days",
+    "day",
+    HOURS,
+    "check_hours",
+    "hour",
+    "(hour - hour % ?5)"
+);
+pub(super) const HOURS_AND_MINUTES: Blend = blend!(
+    HOURS,
+    "check_hours",
+    "hour",
+    MINUTES,
+    "check_minutes",
+    "minute",
+    "(minute - minute % ?5)"
+);
+/// Coarsest first.
+pub(super) const BLENDS: [&Blend; 2] = [&DAYS_AND_HOURS, &HOURS_AND_MINUTES];
+
 /// Rows per statement: 8 values each, well under SQLite's limit of 32,766 bound values.
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -110,6 +203,27 @@ impl BucketRow {
             latency_max_ms: latency(self.latency_max),
             latency: spread,
         }
+    }
+}
+
+impl Blend {
+    /// As [`Rollup::read`].
+    pub async fn read(
+        &self,
+        pool: &SqlitePool,
+        monitor: i64,
+        from: i64,
+        to: i64,
+        width: i64,
+    ) -> Result<Vec<BucketRow>> {
+        Ok(sqlx::query_as(self.select)
+            .bind(monitor)
+            .bind(from)
+            .bind(to)
+            .bind(width)
+            .bind(self.coarse.ms)
+            .fetch_all(pool)
+            .await?)
     }
 }
 
@@ -270,28 +384,40 @@ mod tests {
             expected.add(r.outcome.ok(), r.outcome.latency_ms);
         }
         assert!(expected.latency.count() > 600);
-        for width in [
-            DAY_MS,
-            6 * HOUR_MS,
-            HOUR_MS,
-            10 * MINUTE_MS,
-            MINUTE_MS,
-            30_000,
+        // From midnight, and from 05:00; the widths over an hour or a day and not a multiple
+        // of it take whole periods from the coarser roll-up, the rest from the finer.
+        for (offset, width) in [
+            (0, DAY_MS),
+            (0, 6 * HOUR_MS),
+            (0, HOUR_MS),
+            (0, 10 * MINUTE_MS),
+            (0, MINUTE_MS),
+            (0, 30_000),
+            (0, 32 * HOUR_MS),
+            (5 * HOUR_MS, 45 * HOUR_MS),
+            (0, 90 * MINUTE_MS),
+            (5 * HOUR_MS, 150 * MINUTE_MS),
         ] {
-            let count = u32::try_from(4 * DAY_MS / width).unwrap();
+            let count = u32::try_from(
+                (4 * DAY_MS - offset)
+                    .unsigned_abs()
+                    .div_ceil(width.unsigned_abs()),
+            )
+            .unwrap();
             let buckets = history::buckets(
                 &store.reads,
                 MonitorId(7),
-                Timestamp::from_millis(day0),
+                Timestamp::from_millis(day0 + offset),
                 Duration::from_millis(width.unsigned_abs()),
                 count,
             )
             .await
             .unwrap();
-            assert_eq!(BucketStats::total(&buckets), expected, "{width} ms buckets");
+            let case = format!("{width} ms buckets from {offset} ms");
+            assert_eq!(BucketStats::total(&buckets), expected, "{case}");
             // The first five hours of the first day hold no check.
             let first = buckets.iter().position(|b| b.checks > 0).unwrap();
-            assert_eq!(first as i64, 5 * HOUR_MS / width, "{width} ms buckets");
+            assert_eq!(first as i64, (5 * HOUR_MS - offset) / width, "{case}");
         }
         let p = |n| expected.percentile_ms(n).unwrap();
         assert!(p(50) <= p(95) && p(95) <= p(99), "{expected:?}");
