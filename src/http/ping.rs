@@ -1,11 +1,11 @@
 //! `/ping/{token}`: where a heartbeat monitor's job reports, with no login. The token is the only
 //! credential and the answers reveal nothing but whether it was taken: "OK" or a plain 404.
-//! The ping is stored, moves the monitor's deadline (the scheduler's) and, for an end of a run,
+//! The ping moves the monitor's deadline (the scheduler's), is stored and, for an end of a run,
 //! becomes an outcome for the recorder; judging it is the verdict's.
 
 use super::AppState;
 use crate::scheduler::heartbeat;
-use crate::store::{Ping, PingKind, PingTarget, RunTimes};
+use crate::store::{Ping, PingKind};
 use crate::timestamp::Timestamp;
 use axum::Router;
 use axum::body::Bytes;
@@ -108,24 +108,26 @@ async fn received(
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(200).collect()),
     };
-    let before = match state.store.record_ping(target.id, &ping).await {
-        Ok(before) => before,
+    // The deadline moves before the ping is stored: a slow or failing database never makes a
+    // heartbeat late.
+    if !target.paused {
+        state.scheduler.pinged(target.id, ping.kind, ping.at);
+    }
+    let stored = state.store.record_ping(target.id, &ping).await;
+    if !target.paused {
+        // The end of a run counts even if its ping could not be stored; without the ping
+        // before it, its duration is unknown.
+        let before = stored.as_ref().copied().unwrap_or_default();
+        if let Some(outcome) = heartbeat::outcome(&ping, before) {
+            state.recorder.submit(target.id, &target.spec, outcome);
+        }
+    }
+    match stored {
+        Ok(_) => plain(StatusCode::OK, "OK\n"),
         Err(e) => {
             tracing::error!(monitor = %target.id, error = %e, "storing a ping failed");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
         }
-    };
-    if !target.paused {
-        judge(&state, &target, &ping, before);
-    }
-    plain(StatusCode::OK, "OK\n")
-}
-
-/// Moves the deadline, and hands the end of a run to the recorder.
-fn judge(state: &AppState, target: &PingTarget, ping: &Ping, before: RunTimes) {
-    state.scheduler.pinged(target.id, ping.kind, ping.at);
-    if let Some(outcome) = heartbeat::outcome(ping, before) {
-        state.recorder.submit(target.id, &target.spec, outcome);
     }
 }
 

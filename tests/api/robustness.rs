@@ -1,8 +1,9 @@
-//! What neither a hostile target nor an impatient or hostile client can do: crash or stall the
-//! service, leak the owner's secrets, or leave the scheduler disagreeing with what was stored.
+//! What neither a hostile target, an impatient or hostile client, nor a locked database can do:
+//! crash or stall the service, leak the owner's secrets, mark a monitor down, or leave the
+//! scheduler disagreeing with what was stored.
 
 use crate::support::target::{Target, endless_body_server, raw_server};
-use crate::support::{holds_for, spawn_app, wait_until};
+use crate::support::{holds_for, moves, poll, spawn_app, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -317,4 +318,91 @@ async fn a_stored_monitor_that_no_longer_reads_stops_neither_start_up_nor_the_ot
         target.hits("/count/fine") > before
     })
     .await;
+}
+
+/// Another process holding the database's write lock longer than a heartbeat's period and
+/// grace holds up storing, not checking: checks go on every second, pings are heard, nothing is
+/// marked down, and every result of the stall is stored once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_delays_results_but_marks_nothing_down() {
+    let target = Target::start().await;
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let web = app
+        .create_monitor(
+            &token,
+            json!({"name": "web", "url": target.url("/ok"), "interval": 1}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let beat = app
+        .create_monitor(
+            &token,
+            json!({"kind": "heartbeat", "name": "job", "interval": "1s", "grace": "1s"}),
+        )
+        .await;
+    let (beat, ping_url) = (
+        beat["id"].as_i64().unwrap(),
+        beat["ping_url"].as_str().unwrap().to_owned(),
+    );
+    let ping = || {
+        let request = app.client.post(&ping_url).send();
+        tokio::spawn(async move { request.await.map(|r| r.status().as_u16()) })
+    };
+    assert_eq!(ping().await.unwrap().unwrap(), 200);
+    app.wait_for_status(&token, web, "up").await;
+    app.wait_for_status(&token, beat, "up").await;
+
+    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let locked_at = upbeat::timestamp::Timestamp::now().as_millis();
+    // Pings every half second while locked: each is answered once it is stored.
+    let mut pings = Vec::new();
+    for _ in 0..8 {
+        pings.push(ping());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let queued = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("upbeat_results_queued "));
+    assert!(
+        queued.is_some_and(|n| n.parse::<u64>().unwrap() >= 2),
+        "{metrics}"
+    );
+    sqlx::query("COMMIT").execute(&mut lock).await.unwrap();
+    let unlocked_at = upbeat::timestamp::Timestamp::now().as_millis();
+    for p in pings {
+        assert_eq!(p.await.unwrap().unwrap(), 200);
+    }
+
+    let during = |checks: &[Value]| {
+        checks
+            .iter()
+            .map(|c| crate::support::millis(&c["at"]))
+            .filter(|at| (locked_at..unlocked_at).contains(at))
+            .count()
+    };
+    let checks = poll(
+        "the checks made while locked to be stored",
+        || app.checks(&token, web),
+        |c| during(c) >= 3,
+    )
+    .await;
+    assert!(checks.iter().all(|c| c["ok"] == true), "{checks:#?}");
+    for id in [web, beat] {
+        assert_eq!(
+            moves(&app.events(&token, id).await),
+            [("pending", "up")],
+            "monitor {id}"
+        );
+        assert_eq!(app.monitor(&token, id).await["status"], "up");
+    }
 }
