@@ -190,6 +190,60 @@ def restart(api, pid, report, monitors, interval, start_cmd):
     proc.wait()
 
 
+def locked(api, pid, target, report, monitors, interval, lock_s):
+    """Holds the database's write lock from another process for `lock_s` seconds while
+    `monitors` monitors are checked every `interval` s: checks must stay on time, results queue
+    in bounded memory and then are dropped (counted and logged), no monitor goes down, and
+    every result that was not dropped is stored once the lock is gone."""
+    create(api, target, 0, monitors, interval)
+    time.sleep(interval + 5)
+    before = measure(api, pid, 10)
+    db = sqlite3.connect(os.environ["UPBEAT_DB"], isolation_level=None, timeout=60)
+    m0, t0 = metrics(api), time.time()
+    db.execute("BEGIN EXCLUSIVE")
+    queued, rss = [], []
+    while time.time() - t0 < lock_s:
+        time.sleep(1)
+        queued.append(metrics(api)["upbeat_results_queued"])
+        rss.append(rss_mb(pid))
+    m1 = metrics(api)
+    db.execute("COMMIT")
+    unlocked = time.time()
+    wait_until("the queued results to be written", lambda: metrics(api)["upbeat_results_queued"] < 1000, 120)
+    drained = time.time() - unlocked
+    time.sleep(2)
+    m2 = metrics(api)
+    stored = db.execute("SELECT count(*) FROM checks").fetchone()[0]
+    m3 = metrics(api)
+    downs = db.execute("SELECT count(*) FROM events WHERE to_status = 'down'").fetchone()[0]
+    dropped = m3["upbeat_results_dropped_total"]
+    # Made minus dropped, less what was still queued or being written (at most a batch of
+    # 2,000) when the database was counted; and never more than made minus dropped.
+    low = checks_total(m2) - m2["upbeat_results_dropped_total"] - m2["upbeat_results_queued"] - 2000
+    high = checks_total(m3) - dropped
+    with open(os.environ["UPBEAT_LOG"]) as f:
+        logged = sum("results are being dropped" in line for line in f)
+    got = {
+        "monitors": monitors, "interval_s": interval, "locked_s": round(unlocked - t0, 1),
+        "before": before,
+        "checks_per_s_while_locked": round((checks_total(m1) - checks_total(m0)) / (unlocked - t0), 1),
+        "lag_p99_ms_while_locked": round(1000 * quantile(0.99, m0, m1), 2),
+        "queued_max": max(queued), "rss_mb_max": round(max(rss), 1),
+        "dropped": dropped, "drop_warnings_logged": logged, "drained_s": round(drained, 1),
+        "stored": stored, "made_minus_dropped": [low, high],
+        "down_events": downs, "monitors_down": m3['upbeat_monitors{status="down"}'],
+    }
+    ok = (got["lag_p99_ms_while_locked"] < 50 and got["queued_max"] <= 65536 and low <= stored <= high
+          and downs == 0 and got["monitors_down"] == 0 and (dropped == 0 or logged > 0))
+    print(f"database locked for {got['locked_s']} s with {monitors} monitors every {interval} s: "
+          f"{got['checks_per_s_while_locked']} checks/s while locked, p99 lag {got['lag_p99_ms_while_locked']} ms "
+          f"(before: {before['lag_p99_ms']} ms); at most {got['queued_max']:.0f} results queued (bound 65,536), "
+          f"RSS at most {got['rss_mb_max']} MB; {dropped:.0f} dropped, counted and logged ({logged} warnings); "
+          f"written {drained:.1f} s after the lock went; {stored} checks stored (made minus dropped: "
+          f"{low:.0f} to {high:.0f}); {downs} monitors marked down: {verdict(ok)}")
+    report["locked"] = got
+
+
 def ping(api):
     try:
         urllib.request.urlopen(api.base + "/healthz", timeout=1)
@@ -211,6 +265,8 @@ def main():
     elif part == "100k":
         on_time(api, pid, target, report, 100_000, 60, lag_ms=1000, cpu=None, rss=1024)
         restart(api, pid, report, 100_000, 60, json.loads(os.environ["UPBEAT_START"]))
+    elif part == "locked":
+        locked(api, pid, target, report, 5_000, 1, lock_s=30)
     with open(out, "w") as f:
         json.dump(report, f, indent=2)
 

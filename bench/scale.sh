@@ -7,7 +7,9 @@
 #   bench/scale.sh throughput   rate of checks kept up with, against ab -c 32 on the same target
 #   bench/scale.sh 10k          10,000 monitors every 10 s: p99 lag, CPU, memory
 #   bench/scale.sh 100k         100,000 monitors every 60 s: p99 lag, memory; then a restart
-#   bench/scale.sh              all three
+#   bench/scale.sh locked       5,000 monitors every second while another process holds the
+#                               database's write lock for 30 s: lag, queue, drops, no monitor down
+#   bench/scale.sh              all four
 #
 # Needs nginx, ab, curl and python3 (installed with apt-get when missing). Raises the open-file
 # limit: every check in flight holds a socket.
@@ -27,6 +29,6 @@ run_part() {
     )
 }
 
-for part in "${@:-throughput 10k 100k}"; do
+for part in "${@:-throughput 10k 100k locked}"; do
     for p in $part; do run_part "$p"; done
 done
