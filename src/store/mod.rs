@@ -275,6 +275,8 @@ pub struct PruneStep {
     pub deleted: u64,
     /// The last monitor the step covered; `None` when there was none left.
     pub last: Option<MonitorId>,
+    /// A table had more old rows than the step could delete: the same monitors need another.
+    pub more: bool,
 }
 
 /// What storing a batch of results did.
@@ -510,12 +512,14 @@ pub trait Store: Send + Sync + 'static {
     /// Monitors by status, the alerts waiting and the database's size, for the metrics.
     async fn stats(&self) -> Result<StoreStats>;
     /// Deletes the checks and roll-ups older than `before` says of up to `monitors` monitors,
-    /// the first ones with an id above `after`, in one transaction.
+    /// the first ones with an id above `after`, at most `rows` rows from each table, in one
+    /// transaction.
     async fn prune(
         &self,
         before: &PruneBefore,
         after: MonitorId,
         monitors: u32,
+        rows: u32,
     ) -> Result<PruneStep>;
     /// Closes every connection once the writes in progress are done.
     async fn close(&self);

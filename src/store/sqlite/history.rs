@@ -239,17 +239,17 @@ mod tests {
             ),
             (
                 PRUNE_CHECKS,
-                3,
+                4,
                 "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at<?)",
             ),
             (
                 rollups::MINUTES.prune,
-                3,
+                4,
                 "SEARCH check_minutes USING PRIMARY KEY (monitor_id=? AND minute<?)",
             ),
             (
                 rollups::DAYS.prune,
-                3,
+                4,
                 "SEARCH check_days USING PRIMARY KEY (monitor_id=? AND day<?)",
             ),
             (

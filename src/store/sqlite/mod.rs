@@ -37,8 +37,10 @@ use std::time::Duration;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Deletes the checks from before `?3` of the monitors with ids in `(?1, ?2]`.
-const PRUNE_CHECKS: &str = "DELETE FROM checks WHERE monitor_id IN \
-     (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3";
+/// Deletes at most `?4` checks older than `?3` of the monitors with ids in `(?1, ?2]`.
+const PRUNE_CHECKS: &str = "DELETE FROM checks WHERE (monitor_id, at) IN \
+     (SELECT monitor_id, at FROM checks WHERE monitor_id IN \
+        (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3 LIMIT ?4)";
 
 /// Columns of a monitor with its state, in the order [`MonitorRow`] reads them.
 macro_rules! select_monitor {
@@ -152,6 +154,7 @@ impl Store for SqliteStore {
         before: &PruneBefore,
         after: MonitorId,
         monitors: u32,
+        rows: u32,
     ) -> Result<PruneStep> {
         in_write!(self, |tx| {
             let last: Option<i64> = sqlx::query_scalar(
@@ -165,8 +168,9 @@ impl Store for SqliteStore {
                 return Ok(PruneStep::default());
             };
             // Each table's primary key (monitor_id, start) finds a monitor's old rows as one
-            // range.
-            let mut deleted = 0;
+            // range. A monitor with years of checks to drop (after retention was shortened)
+            // loses them over many steps, each short, never in one long transaction.
+            let (mut deleted, mut more) = (0, false);
             let tables = [
                 (PRUNE_CHECKS, Some(before.checks)),
                 (rollups::MINUTES.prune, Some(before.minutes)),
@@ -175,17 +179,21 @@ impl Store for SqliteStore {
             ];
             for (sql, before) in tables {
                 let Some(before) = before else { continue };
-                deleted += sqlx::query(sql)
+                let gone = sqlx::query(sql)
                     .bind(after.0)
                     .bind(last)
                     .bind(before.as_millis())
+                    .bind(i64::from(rows))
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                deleted += gone;
+                more |= gone >= u64::from(rows);
             }
             PruneStep {
                 deleted,
                 last: Some(MonitorId(last)),
+                more,
             }
         })
     }
@@ -804,3 +812,50 @@ type ActiveRow = (
     Option<i64>,
     Option<i64>,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::record::tests::{record, store_with_monitor_7};
+    use crate::timestamp::HOUR_MS;
+
+    /// A step deletes at most the rows it is given from each table, and says when the same
+    /// monitors have more: history shortened by years goes in many short steps.
+    #[tokio::test]
+    async fn a_prune_step_deletes_at_most_its_rows_from_each_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut conn) = store_with_monitor_7(&dir).await;
+        // 25 checks an hour apart: 25 minutes and hours, two days.
+        let start = 400_000 * 24 * HOUR_MS;
+        let batch: Vec<_> = (0..25)
+            .map(|i| record(7, start + i * HOUR_MS, true, 5, None))
+            .collect();
+        record::write_batch(&mut conn, &batch).await.unwrap();
+        drop(conn);
+        let later = Timestamp::from_millis(start + 30 * 24 * HOUR_MS);
+        let before = PruneBefore {
+            checks: later,
+            minutes: later,
+            hours: later,
+            days: Some(later),
+        };
+        let mut steps = Vec::new();
+        loop {
+            let step = store.prune(&before, MonitorId(0), 500, 10).await.unwrap();
+            assert_eq!(step.last, Some(MonitorId(7)));
+            steps.push((step.deleted, step.more));
+            if !step.more {
+                break;
+            }
+        }
+        assert_eq!(steps, [(32, true), (30, true), (15, false)]);
+        let left: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM checks) + (SELECT count(*) FROM check_minutes) \
+             + (SELECT count(*) FROM check_hours) + (SELECT count(*) FROM check_days)",
+        )
+        .fetch_one(&store.reads)
+        .await
+        .unwrap();
+        assert_eq!(left, 0);
+    }
+}

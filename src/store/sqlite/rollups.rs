@@ -18,7 +18,8 @@ pub(super) struct Rollup {
     /// A monitor's periods that start in `[?2, ?3)`, summed in buckets of `?4` ms from `?2`:
     /// one row per bucket, with the periods' spreads in hex, comma-separated.
     pub select: &'static str,
-    /// Deletes periods that started before `?3` of the monitors with ids in `(?1, ?2]`.
+    /// Deletes at most `?4` periods that started before `?3` of the monitors with ids in
+    /// `(?1, ?2]`.
     pub prune: &'static str,
     /// Deletes one monitor's periods.
     pub delete: &'static str,
@@ -47,10 +48,15 @@ macro_rules! rollup {
             prune: concat!(
                 "DELETE FROM ",
                 $table,
-                " WHERE monitor_id IN \
-                 (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND ",
+                " WHERE (monitor_id, ",
                 $period,
-                " < ?3"
+                ") IN (SELECT monitor_id, ",
+                $period,
+                " FROM ",
+                $table,
+                " WHERE monitor_id IN (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND ",
+                $period,
+                " < ?3 LIMIT ?4)"
             ),
             delete: concat!("DELETE FROM ", $table, " WHERE monitor_id = ?"),
         }
