@@ -57,6 +57,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_times():
+    """(steal, total) CPU time of the whole machine so far, in clock ticks, from /proc/stat."""
+    with open("/proc/stat") as f:
+        ticks = [int(t) for t in f.readline().split()[1:9]]
+    return ticks[7], sum(ticks)
+
+
+def steal_percent(before, after):
+    """The share of the machine's CPU time between two `cpu_times()` that the hypervisor gave to
+    other machines: on a shared virtual machine, time that slows everything timed meanwhile."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 1) if total else 0.0
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -14,7 +14,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Api, cpu_seconds, rss_mb, wait_until  # noqa: E402
+from common import Api, cpu_seconds, cpu_times, rss_mb, steal_percent, wait_until  # noqa: E402
 
 
 def metrics(api):
@@ -67,9 +67,9 @@ def quantile(q, before, after):
 
 def measure(api, pid, seconds):
     """Checks per second (all and ok), lag percentiles, CPU and memory over `seconds`."""
-    m0, c0, t0 = metrics(api), cpu_seconds(pid), time.time()
+    m0, c0, t0, s0 = metrics(api), cpu_seconds(pid), time.time(), cpu_times()
     time.sleep(seconds)
-    m1, c1, t1 = metrics(api), cpu_seconds(pid), time.time()
+    m1, c1, t1, s1 = metrics(api), cpu_seconds(pid), time.time(), cpu_times()
     wall = t1 - t0
     return {
         "seconds": round(wall, 1),
@@ -80,6 +80,7 @@ def measure(api, pid, seconds):
         "lag_p99_ms": round(1000 * quantile(0.99, m0, m1), 2),
         "cpu_percent_of_one_core": round(100 * (c1 - c0) / wall, 1),
         "rss_mb": round(rss_mb(pid), 1),
+        "steal_percent": steal_percent(s0, s1),
     }
 
 
@@ -151,7 +152,7 @@ def on_time(api, pid, target, report, monitors, interval, lag_ms, cpu, rss):
     cpu_text = f", CPU {got['cpu_percent_of_one_core']} % of one core" + (f" (target < {cpu})" if cpu else "")
     print(f"{monitors} monitors every {interval} s: {got['checks_per_s']} checks/s, "
           f"p99 lag {got['lag_p99_ms']} ms (target < {lag_ms}){cpu_text}, "
-          f"RSS {got['rss_mb']} MB (target < {rss}): {verdict(ok)}")
+          f"RSS {got['rss_mb']} MB (target < {rss}), CPU steal {got['steal_percent']} %: {verdict(ok)}")
     report[f"on_time_{monitors}_every_{interval}s"] = got
     print(f"storage after {got['checks']} checks: {got['checks_table_bytes_per_check']} bytes per check "
           f"in the checks table (target at most 40), {got['database_bytes_per_check']} for the whole "
