@@ -28,7 +28,7 @@ use crate::secret::Secret;
 use crate::timestamp::Timestamp;
 use crate::verdict::Status;
 use async_trait::async_trait;
-use rows::{MonitorRow, VerdictRow, parse_spec};
+use rows::{MonitorRow, VerdictRow, in_chunks, parse_spec};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
@@ -37,6 +37,17 @@ use std::time::Duration;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Deletes the checks from before `?3` of the monitors with ids in `(?1, ?2]`.
+/// The monitors to check, in chunks for [`in_chunks`].
+const ACTIVE_MONITORS: &str = "SELECT max(id), json_group_array(json_array(id, spec, last_at, \
+            runs_counted_from, run_ended_at, run_started_at)) \
+     FROM (SELECT m.id, m.spec, s.last_at, s.runs_counted_from, s.run_ended_at, s.run_started_at \
+           FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+           WHERE m.paused = 0 AND m.id > ?1 ORDER BY m.id LIMIT ?2)";
+/// Every monitor's verdict state, in chunks for [`in_chunks`].
+const VERDICT_STATES: &str = "SELECT max(monitor_id), json_group_array(json_array(monitor_id, \
+            status, status_since, streak, streak_since, streak_cause_kind, streak_cause_message, \
+            last_at, cert_alerted_expiry, cert_alerted_days)) \
+     FROM (SELECT * FROM monitor_state WHERE monitor_id > ?1 ORDER BY monitor_id LIMIT ?2)";
 /// Deletes at most `?4` checks older than `?3` of the monitors with ids in `(?1, ?2]`.
 const PRUNE_CHECKS: &str = "DELETE FROM checks WHERE (monitor_id, at) IN \
      (SELECT monitor_id, at FROM checks WHERE monitor_id IN \
@@ -545,13 +556,7 @@ impl Store for SqliteStore {
     }
 
     async fn active_monitors(&self) -> Result<Vec<ActiveMonitor>> {
-        let rows: Vec<ActiveRow> = sqlx::query_as(
-            "SELECT m.id, m.spec, s.last_at, s.runs_counted_from, s.run_ended_at, s.run_started_at \
-             FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
-             WHERE m.paused = 0",
-        )
-        .fetch_all(&self.reads)
-        .await?;
+        let rows: Vec<ActiveRow> = in_chunks(&self.reads, ACTIVE_MONITORS).await?;
         // Reading 100,000 specs takes a second on one core: every core takes a share, on
         // threads that may block.
         let read = tokio::task::spawn_blocking(move || {
@@ -579,13 +584,7 @@ impl Store for SqliteStore {
     }
 
     async fn verdict_states(&self) -> Result<Vec<StoredVerdict>> {
-        let rows: Vec<VerdictRow> = sqlx::query_as(
-            "SELECT monitor_id, status, status_since, streak, streak_since, streak_cause_kind, \
-                    streak_cause_message, last_at, cert_alerted_expiry, cert_alerted_days \
-             FROM monitor_state",
-        )
-        .fetch_all(&self.reads)
-        .await?;
+        let rows: Vec<VerdictRow> = in_chunks(&self.reads, VERDICT_STATES).await?;
         rows.into_iter().map(VerdictRow::into_stored).collect()
     }
 
@@ -818,6 +817,46 @@ mod tests {
     use super::*;
     use crate::store::sqlite::record::tests::{record, store_with_monitor_7};
     use crate::timestamp::HOUR_MS;
+
+    /// Monitors are read a thousand at a time: every one of several thousand comes back once,
+    /// paused ones only with their verdicts.
+    #[tokio::test]
+    async fn monitors_and_verdicts_are_read_whole_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut conn) = store_with_monitor_7(&dir).await;
+        let spec = serde_json::json!({"name": "m", "url": "http://a.example/", "interval": 60});
+        for sql in [
+            "UPDATE monitors SET spec = ?1 WHERE id = 7",
+            "WITH RECURSIVE n(i) AS (SELECT 8 UNION ALL SELECT i + 1 FROM n WHERE i < 2506) \
+             INSERT INTO monitors (id, user_id, name, kind, url, interval_s, spec, paused, \
+                                   created_at, updated_at) \
+             SELECT i, 1, 'm', 'http', 'http://a.example/', 60, ?1, i % 100 = 0, 0, 0 FROM n",
+            "INSERT INTO monitor_state (monitor_id) SELECT id FROM monitors WHERE id > 7",
+        ] {
+            sqlx::query(sql)
+                .bind(spec.to_string())
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        let active: Vec<i64> = store
+            .active_monitors()
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id.0)
+            .collect();
+        let unpaused: Vec<i64> = (7..=2506).filter(|i| i % 100 != 0).collect();
+        assert_eq!(active, unpaused);
+        let verdicts: Vec<i64> = store
+            .verdict_states()
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.monitor.0)
+            .collect();
+        assert_eq!(verdicts, (7..=2506).collect::<Vec<_>>());
+    }
 
     /// A step deletes at most the rows it is given from each table, and says when the same
     /// monitors have more: history shortened by years goes in many short steps.

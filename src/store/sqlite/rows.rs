@@ -39,6 +39,35 @@ pub(super) fn readable<R, T>(
         .collect()
 }
 
+/// Rows fetched per value by [`in_chunks`].
+const ROWS_PER_CHUNK: i64 = 1_000;
+
+/// The rows of a long list, fetched as JSON values of a thousand rows each. Each row crossing
+/// from the database's thread is a wake-up of the task reading it; at 100,000 rows those are
+/// most of the time. `sql` is given the last key read (`?1`) and how many rows to take (`?2`),
+/// and returns the last key it took, then its rows as a JSON array of arrays: no key past the
+/// end.
+pub(super) async fn in_chunks<T: serde::de::DeserializeOwned>(
+    pool: &sqlx::SqlitePool,
+    sql: &'static str,
+) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    let mut after = i64::MIN;
+    loop {
+        let (last, chunk): (Option<i64>, String) = sqlx::query_as(sql)
+            .bind(after)
+            .bind(ROWS_PER_CHUNK)
+            .fetch_one(pool)
+            .await?;
+        let Some(last) = last else {
+            return Ok(rows);
+        };
+        let chunk: Vec<T> = serde_json::from_str(&chunk).map_err(|e| corrupt("rows", e))?;
+        rows.extend(chunk);
+        after = last;
+    }
+}
+
 /// A stored value that no longer reads.
 pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -147,7 +176,9 @@ impl MonitorRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// A monitor's verdict state, read from the array [`in_chunks`] gives it: its fields in this
+/// order.
+#[derive(serde::Deserialize)]
 pub struct VerdictRow {
     monitor_id: i64,
     status: String,
