@@ -193,7 +193,10 @@ impl Scheduler {
     pub async fn run(mut self, shutdown: CancellationToken, grace: Duration) {
         let mut checks = JoinSet::new();
         loop {
-            let next = self.heap.peek().map(|Reverse(d)| d.at);
+            let next = self
+                .heap
+                .peek()
+                .map(|Reverse(d)| tick_end(self.epoch.0, d.at));
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
@@ -447,6 +450,19 @@ fn slot_after(
         + Duration::from_millis(u64::try_from(slot_wall - epoch_wall.as_millis()).unwrap_or(0))
 }
 
+/// Checks due within the same tick start together at its end: the runtime wakes a few times a
+/// tick instead of several times for every check, and no check starts more than this late for
+/// it.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The end of the tick that `at` falls in, ticks counted from `epoch`.
+fn tick_end(epoch: Instant, at: Instant) -> Instant {
+    let tick = TICK.as_nanos();
+    let since = at.saturating_duration_since(epoch).as_nanos();
+    let end = u64::try_from(since.div_ceil(tick) * tick).unwrap_or(u64::MAX);
+    epoch + Duration::from_nanos(end)
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -482,6 +498,19 @@ mod tests {
             buckets.iter().all(|&n| (800..1200).contains(&n)),
             "{buckets:?}"
         );
+    }
+
+    #[test]
+    fn checks_start_at_the_end_of_their_tick_and_never_early() {
+        let epoch = Instant::now();
+        let ms = |n| epoch + Duration::from_millis(n);
+        assert_eq!(tick_end(epoch, ms(0)), ms(0));
+        assert_eq!(tick_end(epoch, ms(1)), ms(10));
+        assert_eq!(tick_end(epoch, ms(10)), ms(10));
+        assert_eq!(tick_end(epoch, ms(10) + Duration::from_nanos(1)), ms(20));
+        // Years on, still a tick's end at or after the slot.
+        let later = ms(86_400_000 * 3_650 + 3);
+        assert_eq!(tick_end(epoch, later), ms(86_400_000 * 3_650 + 10));
     }
 
     #[test]
