@@ -100,27 +100,13 @@ pub async fn buckets(
             .into_iter()
             .find(|b| b.fine.ms == fine.ms && width_ms > b.coarse.ms)
     });
-    let rows = match (blend, tiling) {
-        (Some(blend), _) => {
-            blend
-                .read(pool, monitor.0, from_ms, to_ms, width_ms)
-                .await?
-        }
-        (None, Some(rollup)) => {
-            rollup
-                .read(pool, monitor.0, from_ms, to_ms, width_ms)
-                .await?
-        }
-        (None, None) => {
-            sqlx::query_as(RAW_BUCKETS)
-                .bind(monitor.0)
-                .bind(from_ms)
-                .bind(to_ms)
-                .bind(width_ms)
-                .fetch_all(pool)
-                .await?
-        }
+    let (sql, coarse) = match (blend, tiling) {
+        (Some(blend), _) => (blend.select, Some(blend.coarse.ms)),
+        (None, Some(rollup)) => (rollup.select, None),
+        (None, None) => (RAW_BUCKETS, None),
     };
+    let rows =
+        rollups::read_buckets(pool, sql, monitor.0, [from_ms, to_ms, width_ms], coarse).await?;
     let mut out = vec![BucketStats::default(); count as usize];
     for row in rows {
         if let Some(b) = usize::try_from(row.b).ok().and_then(|i| out.get_mut(i)) {

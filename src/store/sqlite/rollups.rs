@@ -212,47 +212,29 @@ impl BucketRow {
     }
 }
 
-impl Blend {
-    /// As [`Rollup::read`].
-    pub async fn read(
-        &self,
-        pool: &SqlitePool,
-        monitor: i64,
-        from: i64,
-        to: i64,
-        width: i64,
-    ) -> Result<Vec<BucketRow>> {
-        Ok(sqlx::query_as(self.select)
-            .bind(monitor)
-            .bind(from)
-            .bind(to)
-            .bind(width)
-            .bind(self.coarse.ms)
-            .fetch_all(pool)
-            .await?)
+/// Runs a select of buckets: a roll-up's, a blend's (with the coarse period's length as
+/// `coarse`) or the checks' own. `window` is the first bucket's start, the window's end and the
+/// buckets' width.
+pub(super) async fn read_buckets(
+    pool: &SqlitePool,
+    sql: &'static str,
+    monitor: i64,
+    window: [i64; 3],
+    coarse: Option<i64>,
+) -> Result<Vec<BucketRow>> {
+    let [from, to, width] = window;
+    let mut query = sqlx::query_as(sql)
+        .bind(monitor)
+        .bind(from)
+        .bind(to)
+        .bind(width);
+    if let Some(ms) = coarse {
+        query = query.bind(ms);
     }
+    Ok(query.fetch_all(pool).await?)
 }
 
 impl Rollup {
-    /// A monitor's periods that start in `[from, to)`, summed in buckets `width` ms wide:
-    /// the buckets that hold any.
-    pub async fn read(
-        &self,
-        pool: &SqlitePool,
-        monitor: i64,
-        from: i64,
-        to: i64,
-        width: i64,
-    ) -> Result<Vec<BucketRow>> {
-        Ok(sqlx::query_as(self.select)
-            .bind(monitor)
-            .bind(from)
-            .bind(to)
-            .bind(width)
-            .fetch_all(pool)
-            .await?)
-    }
-
     /// Adds the checks of `records` to their periods.
     pub async fn add(&self, conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
         let mut sums: BTreeMap<(i64, i64), BucketStats> = BTreeMap::new();
@@ -443,8 +425,8 @@ mod tests {
             .await
             .unwrap();
         let spread = || async {
-            let rows = HOURS
-                .read(&store.reads, 7, hour, hour + HOUR_MS, HOUR_MS)
+            let window = [hour, hour + HOUR_MS, HOUR_MS];
+            let rows = read_buckets(&store.reads, HOURS.select, 7, window, None)
                 .await
                 .unwrap();
             let stats: Vec<_> = rows.into_iter().map(BucketRow::into_stats).collect();
