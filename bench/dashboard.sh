@@ -24,7 +24,8 @@ api = Api(port)
 api.register()
 
 # 90 days of hourly roll-ups for each monitor about to be made (ids start at 1 in a fresh
-# database), as if it had been checked every 30 s all along.
+# database), as if it had been checked every 30 s all along, and the daily ones they add up to,
+# as upbeat writes both.
 hour = 3_600_000
 now_hour = int(time.time() * 1000) // hour * hour
 db = sqlite3.connect(f"{scratch}/upbeat.db", timeout=60)
@@ -34,6 +35,9 @@ for m in range(1, monitors + 1):
                    "VALUES (?, ?, 120, ?, ?, ?, ?)",
                    [(m, now_hour - h * hour, 120 - (h % 97 == 0), 119 * (40 + h % 30), 20, 90 + h % 50)
                     for h in range(1, 90 * 24 + 1)])
+db.execute("INSERT INTO check_days (monitor_id, day, checks, up, latency_sum, latency_min, latency_max) "
+           "SELECT monitor_id, hour - hour % 86400000, sum(checks), sum(up), sum(latency_sum), "
+           "min(latency_min), max(latency_max) FROM check_hours GROUP BY 1, 2")
 db.commit()
 rows = db.execute("SELECT COUNT(*) FROM check_hours").fetchone()[0]
 print(f"{rows:,} hourly roll-up rows written in {time.time() - t0:.0f} s")

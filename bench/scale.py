@@ -111,7 +111,7 @@ def throughput(api, pid, target, report):
     is compared with ab's."""
     ab = ab_rate(target)
     steps, kept, have = [], 0, 0
-    for share in (0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0):
+    for share in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0):
         rate = int(ab * share)
         create(api, target, have, rate - have, 1)
         have = rate
