@@ -36,18 +36,27 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Deletes the checks from before `?3` of the monitors with ids in `(?1, ?2]`.
 /// The monitors to check, in chunks for [`in_chunks`].
 const ACTIVE_MONITORS: &str = "SELECT max(id), json_group_array(json_array(id, spec, last_at, \
             runs_counted_from, run_ended_at, run_started_at)) \
      FROM (SELECT m.id, m.spec, s.last_at, s.runs_counted_from, s.run_ended_at, s.run_started_at \
            FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
            WHERE m.paused = 0 AND m.id > ?1 ORDER BY m.id LIMIT ?2)";
+/// The columns of a verdict state, in the order [`VerdictRow`] reads them.
+macro_rules! verdict_columns {
+    () => {
+        "monitor_id, status, status_since, streak, streak_since, streak_cause_kind, \
+         streak_cause_message, last_at, cert_alerted_expiry, cert_alerted_days"
+    };
+}
 /// Every monitor's verdict state, in chunks for [`in_chunks`].
-const VERDICT_STATES: &str = "SELECT max(monitor_id), json_group_array(json_array(monitor_id, \
-            status, status_since, streak, streak_since, streak_cause_kind, streak_cause_message, \
-            last_at, cert_alerted_expiry, cert_alerted_days)) \
-     FROM (SELECT * FROM monitor_state WHERE monitor_id > ?1 ORDER BY monitor_id LIMIT ?2)";
+const VERDICT_STATES: &str = concat!(
+    "SELECT max(monitor_id), json_group_array(json_array(",
+    verdict_columns!(),
+    ")) FROM (SELECT ",
+    verdict_columns!(),
+    " FROM monitor_state WHERE monitor_id > ?1 ORDER BY monitor_id LIMIT ?2)"
+);
 /// Deletes at most `?4` checks older than `?3` of the monitors with ids in `(?1, ?2]`.
 const PRUNE_CHECKS: &str = "DELETE FROM checks WHERE (monitor_id, at) IN \
      (SELECT monitor_id, at FROM checks WHERE monitor_id IN \

@@ -25,6 +25,15 @@ pub(super) struct Rollup {
     pub delete: &'static str,
 }
 
+/// A bucket's periods summed, in the columns [`BucketRow`] reads.
+macro_rules! sums {
+    () => {
+        "sum(checks) AS checks, sum(up) AS up, sum(latency_sum) AS latency_sum, \
+         min(latency_min) AS latency_min, max(latency_max) AS latency_max, \
+         group_concat(hex(latency_hist), ',') AS spreads, NULL AS latencies"
+    };
+}
+
 macro_rules! rollup {
     ($table:literal, $period:literal, $ms:expr) => {
         Rollup {
@@ -34,10 +43,9 @@ macro_rules! rollup {
             select: concat!(
                 "SELECT (",
                 $period,
-                " - ?2) / ?4 AS b, sum(checks) AS checks, sum(up) AS up, \
-                 sum(latency_sum) AS latency_sum, min(latency_min) AS latency_min, \
-                 max(latency_max) AS latency_max, group_concat(hex(latency_hist), ',') AS spreads, \
-                 NULL AS latencies FROM ",
+                " - ?2) / ?4 AS b, ",
+                sums!(),
+                " FROM ",
                 $table,
                 " WHERE monitor_id = ?1 AND ",
                 $period,
@@ -116,9 +124,9 @@ macro_rules! blend {
             coarse: &$coarse,
             fine: &$fine,
             select: concat!(
-                "SELECT b, sum(checks) AS checks, sum(up) AS up, sum(latency_sum) AS latency_sum, \
-                 min(latency_min) AS latency_min, max(latency_max) AS latency_max, \
-                 group_concat(hex(latency_hist), ',') AS spreads, NULL AS latencies FROM (",
+                "SELECT b, ",
+                sums!(),
+                " FROM (",
                 placed!($coarse_period),
                 " FROM ",
                 $coarse_table,
