@@ -365,28 +365,24 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_are_errors_naming_them() {
         Jail::expect_with(|jail| {
-            jail.create_file("typo.toml", "lisen = \"127.0.0.1:1\"\n")?;
-            let e = Config::load(Some(Path::new("typo.toml")), &Overrides::default()).unwrap_err();
-            assert!(e.to_string().contains("lisen"), "{e}");
-
-            jail.create_file("bad.toml", "token_ttl = \"soon\"\n")?;
-            let e = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).unwrap_err();
-            assert!(e.to_string().contains("soon"), "{e}");
-
-            jail.create_file("short.toml", "[retention]\nchecks = \"10m\"\n")?;
-            let e = Config::load(Some(Path::new("short.toml")), &Overrides::default()).unwrap_err();
-            assert!(
-                e.to_string()
-                    .contains("retention.checks must be at least 1h"),
-                "{e}"
-            );
-            jail.create_file("days.toml", "[retention]\ndays = \"30d\"\n")?;
-            let e = Config::load(Some(Path::new("days.toml")), &Overrides::default()).unwrap_err();
-            assert!(
-                e.to_string()
-                    .contains("retention.days must be at least 90d"),
-                "{e}"
-            );
+            for (file, text, named) in [
+                ("typo.toml", "lisen = \"127.0.0.1:1\"\n", "lisen"),
+                ("bad.toml", "token_ttl = \"soon\"\n", "soon"),
+                (
+                    "short.toml",
+                    "[retention]\nchecks = \"10m\"\n",
+                    "retention.checks must be at least 1h",
+                ),
+                (
+                    "days.toml",
+                    "[retention]\ndays = \"30d\"\n",
+                    "retention.days must be at least 90d",
+                ),
+            ] {
+                jail.create_file(file, text)?;
+                let e = Config::load(Some(Path::new(file)), &Overrides::default()).unwrap_err();
+                assert!(e.to_string().contains(named), "{file}: {e}");
+            }
 
             let e =
                 Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
