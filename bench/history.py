@@ -58,7 +58,10 @@ def insert_rollups(db, table, column, rows):
 
 def fill(db, monitor, n, end):
     """`n` checks of `monitor` one second apart up to `end` (a whole minute), with their
-    roll-ups, each kept as long as upbeat keeps it by default. Returns n in whole minutes."""
+    roll-ups, each kept as long as upbeat keeps it by default. The last minute is left out of the
+    roll-ups, as upbeat leaves a monitor's latest checks until it has enough of them (at most
+    15: a minute is 60), and every read adds them from the checks. Returns n in whole
+    minutes."""
     n -= n % 60
     t0 = end - n * 1000
     db.execute("""
@@ -68,7 +71,7 @@ def fill(db, monitor, n, end):
                CASE WHEN down THEN 'status' END, CASE WHEN down THEN 'HTTP 500' END
         FROM (SELECT v, (v / 60) % 1000 = 999 AS down FROM s)""", (n, monitor, t0))
     periods = {MINUTE: {}, HOUR: {}, DAY: {}}
-    for k in range(n // 60):
+    for k in range(n // 60 - 1):
         start, down = t0 + k * MINUTE, k % 1000 == 999
         for ms, starts in periods.items():
             starts.setdefault(start - start % ms, [0, 0])[down] += 1
@@ -78,6 +81,8 @@ def fill(db, monitor, n, end):
         insert_rollups(db, table, column, [rollup_row(monitor, start, up, down)
                                            for start, (up, down) in periods[ms].items()
                                            if kept is None or start >= end - kept])
+    db.execute("UPDATE monitor_state SET rolled_until = ?, unrolled_checks = 60 WHERE monitor_id = ?",
+               (end - MINUTE, monitor))
     return n
 
 
@@ -123,11 +128,16 @@ def main():
     db.execute("BEGIN")
     small = fill(db, SMALL, 1000, end)
     big = fill(db, BIG, checks, end)
-    # The others: a day of hourly history each, which is what the summary reads.
+    # The others: a day of hourly history each, which is what the summary reads, and the 15
+    # checks not rolled up yet that it adds, the most upbeat leaves.
     for m in range(3, MONITORS + 1):
         insert_rollups(db, "check_hours", "hour",
                        [rollup_row(m, end - end % HOUR - h * HOUR, 60 - (h == m % 25), h == m % 25)
                         for h in range(25)])
+        db.executemany("INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms) VALUES (?, ?, 1, 200, ?)",
+                       [(m, end - 15_000 + i * 1000, LATENCIES[i]) for i in range(15)])
+        db.execute("UPDATE monitor_state SET rolled_until = ?, unrolled_checks = 15 WHERE monitor_id = ?",
+                   (end - 15_000, m))
     db.execute("COMMIT")
     db.execute("PRAGMA journal_mode = WAL")
     # On disk before timing anything: writing gigabytes back in the background would be timed

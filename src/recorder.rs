@@ -190,14 +190,15 @@ impl Recorder {
         let mut incoming = Vec::with_capacity(MAX_BATCH);
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while self.rx.recv_many(&mut incoming, MAX_BATCH).await > 0 {
-            let window = tokio::time::Instant::now() + BATCH_WINDOW;
-            while incoming.len() < MAX_BATCH {
-                let room = MAX_BATCH - incoming.len();
-                let more = self.rx.recv_many(&mut incoming, room);
-                match tokio::time::timeout_at(window, more).await {
-                    Ok(n) if n > 0 => {}
-                    _ => break,
-                }
+            // Sleeping through the window, rather than waiting on the queue, wakes the
+            // recorder once a batch instead of once a result.
+            if incoming.len() < MAX_BATCH {
+                tokio::time::sleep(BATCH_WINDOW).await;
+            }
+            while incoming.len() < MAX_BATCH
+                && let Ok(message) = self.rx.try_recv()
+            {
+                incoming.push(message);
             }
             for message in incoming.drain(..) {
                 match message {

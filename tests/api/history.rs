@@ -169,7 +169,7 @@ async fn checks_and_roll_ups_past_their_retention_are_pruned_and_windows_still_c
     config.retention.days = Some(HumanDuration(Duration::from_secs(120 * 86_400)));
     let dir = app.stop().await;
     // Checks 400, 40, 31, 29 and 1 days old, each with its minute, hour and day, written as
-    // upbeat would.
+    // upbeat would, and rolled up.
     let db = sqlx::SqlitePool::connect(&config.database_url)
         .await
         .unwrap();
@@ -199,6 +199,12 @@ async fn checks_and_roll_ups_past_their_retention_are_pruned_and_windows_still_c
             .unwrap();
         }
     }
+    sqlx::query("UPDATE monitor_state SET rolled_until = ? WHERE monitor_id = ?")
+        .bind(now - day + 1)
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
 
     let mut app = crate::support::start(config).await;
     app.keep(dir);

@@ -27,13 +27,19 @@ const EVENTS: &str = "SELECT id, at, from_status, to_status, cause_kind, cause_m
 
 /// The caller's monitors as one JSON array, one array per monitor: its fields, then its hourly
 /// roll-ups from `?2` as four lists (the hours' places, their checks, successes and latency
-/// sums). Rows cross from the database's thread one at a time, each a wake-up; the whole
-/// summary as one value crosses once.
+/// sums), then its checks not rolled up yet as four such lists, one check an entry. Rows cross
+/// from the database's thread one at a time, each a wake-up; the whole summary as one value
+/// crosses once.
 pub(super) const SUMMARIES: &str = "SELECT json_group_array(json_array(m.id, m.name, m.kind, \
             m.url, m.paused, s.status, s.status_since, s.last_latency_ms, s.last_at, s.recent, \
             (SELECT json_array(json_group_array((h.hour - ?2) / ?3), json_group_array(h.checks), \
                     json_group_array(h.up), json_group_array(h.latency_sum)) \
-             FROM check_hours h WHERE h.monitor_id = m.id AND h.hour >= ?2 AND h.hour < ?4))) \
+             FROM check_hours h WHERE h.monitor_id = m.id AND h.hour >= ?2 AND h.hour < ?4), \
+            (SELECT json_array(json_group_array((c.at - ?2) / ?3), json_group_array(1), \
+                    json_group_array(c.ok), \
+                    json_group_array(CASE WHEN c.ok THEN c.latency_ms ELSE 0 END)) \
+             FROM checks c WHERE c.monitor_id = m.id AND c.at >= max(?2, s.rolled_until) \
+                 AND c.at < ?4))) \
      FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id WHERE m.user_id = ?1";
 
 pub async fn summaries(
@@ -167,7 +173,28 @@ mod tests {
     async fn history_queries_are_served_by_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = fresh_store(&dir).await;
-        let cases: [(&str, usize, &str); 19] = [
+        let unrolled_part = "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at>? AND at<?)";
+        let cases: [(&str, usize, &str); 27] = [
+            (
+                SUMMARIES,
+                4,
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at>? AND at<?)",
+            ),
+            (rollups::MINUTES.select, 4, unrolled_part),
+            (rollups::HOURS.select, 4, unrolled_part),
+            (rollups::DAYS.select, 4, unrolled_part),
+            (rollups::DAYS_AND_HOURS.select, 5, unrolled_part),
+            (rollups::HOURS_AND_MINUTES.select, 5, unrolled_part),
+            (
+                rollups::UNROLLED,
+                1,
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at>?)",
+            ),
+            (
+                rollups::ROLLED,
+                1,
+                "SEARCH monitor_state USING INTEGER PRIMARY KEY (rowid=?)",
+            ),
             (
                 SUMMARIES,
                 4,
@@ -226,7 +253,7 @@ mod tests {
             (
                 PRUNE_CHECKS,
                 4,
-                "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at<?)",
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at<?)",
             ),
             (
                 rollups::MINUTES.prune,
@@ -267,9 +294,12 @@ mod tests {
         for (sql, params, expected) in cases {
             let plan = plan_of(&store, sql, params).await;
             assert!(plan.iter().any(|d| d == expected), "{sql}\nplan: {plan:#?}");
-            // The only scan a blend makes is of the periods its two searches found.
+            // The only scans are of the periods a blend's two searches found, and of a list
+            // of monitors given.
             assert!(
-                !plan.iter().any(|d| (d.starts_with("SCAN") && d != "SCAN p")
+                !plan.iter().any(|d| (d.starts_with("SCAN")
+                    && d != "SCAN p"
+                    && !d.starts_with("SCAN json_each"))
                     || d.contains("TEMP B-TREE FOR ORDER BY")),
                 "{sql}\nplan: {plan:#?}"
             );

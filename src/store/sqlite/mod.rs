@@ -58,9 +58,12 @@ const VERDICT_STATES: &str = concat!(
     " FROM monitor_state WHERE monitor_id > ?1 ORDER BY monitor_id LIMIT ?2)"
 );
 /// Deletes at most `?4` checks older than `?3` of the monitors with ids in `(?1, ?2]`.
+/// Checks not rolled up yet are kept, however old: the roll-ups have yet to count them.
 const PRUNE_CHECKS: &str = "DELETE FROM checks WHERE (monitor_id, at) IN \
-     (SELECT monitor_id, at FROM checks WHERE monitor_id IN \
-        (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3 LIMIT ?4)";
+     (SELECT monitor_id, at FROM checks c WHERE monitor_id IN \
+        (SELECT id FROM monitors WHERE id > ?1 AND id <= ?2) AND at < ?3 \
+        AND at < (SELECT rolled_until FROM monitor_state s WHERE s.monitor_id = c.monitor_id) \
+      LIMIT ?4)";
 
 /// Columns of a monitor with its state, in the order [`MonitorRow`] reads them.
 macro_rules! select_monitor {
@@ -870,7 +873,7 @@ mod tests {
     /// A step deletes at most the rows it is given from each table, and says when the same
     /// monitors have more: history shortened by years goes in many short steps.
     #[tokio::test]
-    async fn a_prune_step_deletes_at_most_its_rows_from_each_table() {
+    async fn a_prune_step_deletes_at_most_its_rows_from_each_table_and_keeps_unrolled_checks() {
         let dir = tempfile::tempdir().unwrap();
         let (store, mut conn) = store_with_monitor_7(&dir).await;
         // 25 checks an hour apart: 25 minutes and hours, two days.
@@ -879,6 +882,9 @@ mod tests {
             .map(|i| record(7, start + i * HOUR_MS, true, 5, None))
             .collect();
         record::write_batch(&mut conn, &batch).await.unwrap();
+        // One more, too few to roll up: it stays, old as it is.
+        let unrolled = [record(7, start + 25 * HOUR_MS, true, 5, None)];
+        record::write_batch(&mut conn, &unrolled).await.unwrap();
         drop(conn);
         let later = Timestamp::from_millis(start + 30 * 24 * HOUR_MS);
         let before = PruneBefore {
@@ -904,6 +910,6 @@ mod tests {
         .fetch_one(&store.reads)
         .await
         .unwrap();
-        assert_eq!(left, 0);
+        assert_eq!(left, 1);
     }
 }

@@ -1,6 +1,6 @@
 //! Writing a batch of judged checks inside one transaction: verdict states, status events,
 //! incidents, the alerts they cause (certificate alerts too, with what the monitor remembers of
-//! them), the checks themselves and their roll-ups.
+//! them), the checks themselves, and the roll-ups of monitors with enough unrolled checks.
 
 use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
@@ -12,7 +12,7 @@ use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 pub(super) const CLOSE_INCIDENT: &str =
     "UPDATE incidents SET ended_at = ? WHERE monitor_id = ? AND ended_at IS NULL RETURNING id";
@@ -27,10 +27,10 @@ pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> 
     let mut recorded = Recorded::default();
     // Updating the states first tells which monitors still exist: one deleted while its check
     // was in flight leaves no orphan rows behind.
-    let existing = update_states(conn, batch).await?;
+    let unrolled = update_states(conn, batch).await?;
     let mut kept = Vec::with_capacity(batch.len());
     for record in batch {
-        if existing.contains(&record.monitor.0) {
+        if unrolled.contains_key(&record.monitor.0) {
             if let Some(t) = &record.transition {
                 recorded.alerts += record_transition(conn, record.monitor, t).await?;
             }
@@ -44,9 +44,13 @@ pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> 
         }
     }
     insert_checks(conn, &kept).await?;
-    for rollup in rollups::ALL {
-        rollup.add(conn, &kept).await?;
-    }
+    let mut due: Vec<i64> = unrolled
+        .into_iter()
+        .filter(|&(_, n)| n >= rollups::ROLL_UP_AFTER)
+        .map(|(monitor, _)| monitor)
+        .collect();
+    due.sort_unstable();
+    rollups::roll_up(conn, &due).await?;
     Ok(recorded)
 }
 
@@ -77,7 +81,7 @@ fn push_observed<'r, 'qb>(
 }
 
 /// A monitor's state after the batch: its latest record, the up/down marks of all of its
-/// records in order, and the latest certificate expiry seen.
+/// records in order (one per check), and the latest certificate expiry seen.
 struct StateAfter<'a> {
     last: &'a CheckRecord,
     marks: String,
@@ -85,11 +89,14 @@ struct StateAfter<'a> {
 }
 
 /// Values bound per monitor by [`update_states`].
-const STATE_VALUES: usize = 20;
+const STATE_VALUES: usize = 21;
 
 /// Writes each monitor's state after the batch, a few hundred monitors per statement; returns
-/// the ids of those that exist.
-async fn update_states(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Result<HashSet<i64>> {
+/// those that exist, each with its checks not yet rolled up, this batch's included.
+async fn update_states(
+    conn: &mut SqliteConnection,
+    batch: &[CheckRecord],
+) -> Result<HashMap<i64, i64>> {
     let mut after: BTreeMap<i64, StateAfter> = BTreeMap::new();
     for r in batch {
         let mark = if r.outcome.ok() { '1' } else { '0' };
@@ -103,7 +110,7 @@ async fn update_states(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Re
         state.cert_expires_at = r.outcome.cert_expires_at.or(state.cert_expires_at);
     }
     let after: Vec<_> = after.into_iter().collect();
-    let mut existing = HashSet::with_capacity(after.len());
+    let mut existing = HashMap::with_capacity(after.len());
     for chunk in after.chunks(MAX_BOUND_VALUES / STATE_VALUES) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE monitor_state SET status = v.column2, status_since = v.column3, \
@@ -114,7 +121,8 @@ async fn update_states(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Re
                  last_dns_ms = v.column13, last_connect_ms = v.column14, last_tls_ms = v.column15, \
                  last_ttfb_ms = v.column16, last_transfer_ms = v.column17, \
                  recent = substr(monitor_state.recent || v.column18, v.column19), \
-                 cert_expires_at = coalesce(v.column20, monitor_state.cert_expires_at) \
+                 cert_expires_at = coalesce(v.column20, monitor_state.cert_expires_at), \
+                 unrolled_checks = monitor_state.unrolled_checks + v.column21 \
              FROM (",
         );
         q.push_values(chunk, |mut row, (monitor, s)| {
@@ -130,13 +138,15 @@ async fn update_states(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Re
                 .push_bind(s.marks.clone())
                 // A negative start counts from the end: the last RECENT_CHECKS characters.
                 .push_bind(-(RECENT_CHECKS as i64))
-                .push_bind(s.cert_expires_at.map(Timestamp::as_millis));
+                .push_bind(s.cert_expires_at.map(Timestamp::as_millis))
+                .push_bind(i64::try_from(s.marks.len()).unwrap_or(i64::MAX));
         });
         q.push(
-            ") AS v WHERE monitor_state.monitor_id = v.column1 RETURNING monitor_state.monitor_id",
+            ") AS v WHERE monitor_state.monitor_id = v.column1 \
+             RETURNING monitor_state.monitor_id, monitor_state.unrolled_checks",
         );
-        let ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
-        existing.extend(ids);
+        let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        existing.extend(rows);
     }
     Ok(existing)
 }
@@ -319,11 +329,14 @@ pub(super) mod tests {
                 .await
                 .unwrap();
         assert_eq!(checks, [(7, false), (7, true)]);
-        let rollup: (i64, i64) =
-            sqlx::query_as("SELECT checks, up FROM check_hours WHERE monitor_id = 7")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-        assert_eq!(rollup, (2, 1));
+        // Two checks are too few to roll up.
+        let unrolled: (i64, i64, i64) = sqlx::query_as(
+            "SELECT unrolled_checks, rolled_until, (SELECT count(*) FROM check_hours) \
+             FROM monitor_state WHERE monitor_id = 7",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(unrolled, (2, 0, 0));
     }
 }

@@ -1,9 +1,16 @@
-//! The roll-ups of each monitor's checks per minute, hour and day: added to with every batch
-//! of results, read for uptime and latency over windows, pruned each at its own age. A period's
-//! latency spread cannot be summed by SQL, so the writer reads the stored one and writes the
-//! two merged, inside the batch's transaction.
+//! The roll-ups of each monitor's checks per minute, hour and day: read for uptime and latency
+//! over windows, pruned each at its own age.
+//!
+//! A monitor's checks are rolled up [`ROLL_UP_AFTER`] at a time, not as each is stored: every
+//! batch of results touches a page of each table per monitor in it, so adding each check to
+//! its three periods as it came cost more than storing the check itself. The checks from
+//! `monitor_state.rolled_until` on are not in the roll-ups yet, and every read adds them from
+//! `checks`: a window's sums are exact at any moment. A period's latency spread cannot be
+//! summed by SQL, so the writer reads the stored one and writes the two merged, inside the
+//! batch's transaction.
 
-use crate::store::{BucketStats, CheckRecord, LatencyHistogram, Result};
+use super::rows::corrupt;
+use crate::store::{BucketStats, LatencyHistogram, Result};
 use crate::timestamp::{DAY_MS, HOUR_MS, MINUTE_MS, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
@@ -25,12 +32,41 @@ pub(super) struct Rollup {
     pub delete: &'static str,
 }
 
-/// A bucket's periods summed, in the columns [`BucketRow`] reads.
+/// Checks stored of a monitor and not rolled up, at most: every read of the roll-ups adds up to
+/// this many checks of each monitor it reads.
+pub(super) const ROLL_UP_AFTER: i64 = 16;
+
+/// A bucket's periods (and unrolled checks) summed, in the columns [`BucketRow`] reads.
 macro_rules! sums {
     () => {
-        "sum(checks) AS checks, sum(up) AS up, sum(latency_sum) AS latency_sum, \
+        "SELECT b, sum(checks) AS checks, sum(up) AS up, sum(latency_sum) AS latency_sum, \
          min(latency_min) AS latency_min, max(latency_max) AS latency_max, \
-         group_concat(hex(latency_hist), ',') AS spreads, NULL AS latencies"
+         group_concat(hex(latency_hist), ',') AS spreads, \
+         group_concat(latency, ',') AS latencies FROM ("
+    };
+}
+
+/// The columns of a roll-up that [`sums`] adds, each period placed in its bucket.
+macro_rules! placed {
+    ($period:literal) => {
+        concat!(
+            "SELECT (",
+            $period,
+            " - ?2) / ?4 AS b, checks, up, latency_sum, latency_min, latency_max, latency_hist, \
+             NULL AS latency"
+        )
+    };
+}
+
+/// The monitor's checks in the window that are not rolled up yet, each in the columns of a
+/// period of its own, placed in its bucket: the last part of every read of roll-ups.
+macro_rules! unrolled {
+    () => {
+        " UNION ALL SELECT (at - ?2) / ?4 AS b, 1, ok, CASE WHEN ok THEN latency_ms ELSE 0 END, \
+         CASE WHEN ok THEN latency_ms END, CASE WHEN ok THEN latency_ms END, NULL, \
+         CASE WHEN ok THEN latency_ms END FROM checks WHERE monitor_id = ?1 \
+         AND at >= max(?2, (SELECT rolled_until FROM monitor_state WHERE monitor_id = ?1)) \
+         AND at < ?3) AS p GROUP BY b"
     };
 }
 
@@ -41,17 +77,16 @@ macro_rules! rollup {
             table: $table,
             period: $period,
             select: concat!(
-                "SELECT (",
-                $period,
-                " - ?2) / ?4 AS b, ",
                 sums!(),
+                placed!($period),
                 " FROM ",
                 $table,
                 " WHERE monitor_id = ?1 AND ",
                 $period,
                 " >= ?2 AND ",
                 $period,
-                " < ?3 GROUP BY b"
+                " < ?3",
+                unrolled!()
             ),
             prune: concat!(
                 "DELETE FROM ",
@@ -87,17 +122,6 @@ pub(super) struct Blend {
     pub select: &'static str,
 }
 
-/// The columns of a roll-up the blend sums, each period placed in its bucket.
-macro_rules! placed {
-    ($period:literal) => {
-        concat!(
-            "SELECT (",
-            $period,
-            " - ?2) / ?4 AS b, checks, up, latency_sum, latency_min, latency_max, latency_hist"
-        )
-    };
-}
-
 /// Whether the coarse period starting at `$start` lies whole inside the window and inside one
 /// bucket.
 macro_rules! whole_in_bucket {
@@ -124,9 +148,7 @@ macro_rules! blend {
             coarse: &$coarse,
             fine: &$fine,
             select: concat!(
-                "SELECT b, ",
                 sums!(),
-                " FROM (",
                 placed!($coarse_period),
                 " FROM ",
                 $coarse_table,
@@ -142,7 +164,8 @@ macro_rules! blend {
                 $fine_period,
                 " < ?3 AND NOT (",
                 whole_in_bucket!($fine_in_coarse),
-                ")) AS p GROUP BY b"
+                ")",
+                unrolled!()
             ),
         }
     };
@@ -242,15 +265,62 @@ pub(super) async fn read_buckets(
     Ok(query.fetch_all(pool).await?)
 }
 
+/// What a roll-up counts of a stored check.
+#[derive(serde::Deserialize)]
+struct Counted {
+    monitor: i64,
+    at: i64,
+    /// 0 or 1, as SQLite stores it.
+    ok: u8,
+    latency_ms: u32,
+}
+
+/// The unrolled checks of the monitors in `?1`, a JSON array of ids, as one JSON array of
+/// [`Counted`] values: one value crosses from SQLite's thread, not a row per check.
+pub(super) const UNROLLED: &str = "SELECT json_group_array(json_array(c.monitor_id, c.at, c.ok, c.latency_ms)) \
+     FROM monitor_state s JOIN checks c ON c.monitor_id = s.monitor_id AND c.at >= s.rolled_until \
+     WHERE s.monitor_id IN (SELECT value FROM json_each(?1))";
+
+/// Moves `rolled_until` of each monitor in `?1`, a JSON array of `[id, instant]`, to its
+/// instant.
+pub(super) const ROLLED: &str = "UPDATE monitor_state SET rolled_until = json_each.value ->> 1, unrolled_checks = 0 \
+     FROM json_each(?1) WHERE monitor_state.monitor_id = json_each.value ->> 0";
+
+/// Rolls up every stored check of `monitors` that is not yet in the roll-ups, inside the
+/// caller's transaction.
+pub(super) async fn roll_up(conn: &mut SqliteConnection, monitors: &[i64]) -> Result<()> {
+    for chunk in monitors.chunks(ROWS_PER_STATEMENT) {
+        let ids = serde_json::to_string(chunk).map_err(|e| corrupt("monitor ids", e))?;
+        let json: String = sqlx::query_scalar(UNROLLED)
+            .bind(ids)
+            .fetch_one(&mut *conn)
+            .await?;
+        let checks: Vec<Counted> =
+            serde_json::from_str(&json).map_err(|e| corrupt("unrolled checks", e))?;
+        for rollup in ALL {
+            rollup.add(conn, &checks).await?;
+        }
+        let mut until: BTreeMap<i64, i64> = BTreeMap::new();
+        for c in &checks {
+            let after = until.entry(c.monitor).or_default();
+            *after = (*after).max(c.at + 1);
+        }
+        let until: Vec<_> = until.into_iter().collect();
+        let until = serde_json::to_string(&until).map_err(|e| corrupt("roll-up marks", e))?;
+        sqlx::query(ROLLED).bind(until).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 impl Rollup {
-    /// Adds the checks of `records` to their periods.
-    pub async fn add(&self, conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
+    /// Adds `checks` to their periods.
+    async fn add(&self, conn: &mut SqliteConnection, checks: &[Counted]) -> Result<()> {
         let mut sums: BTreeMap<(i64, i64), BucketStats> = BTreeMap::new();
-        for r in records {
-            let start = r.outcome.at.start_of(self.ms).as_millis();
-            sums.entry((r.monitor.0, start))
+        for c in checks {
+            let start = Timestamp::from_millis(c.at).start_of(self.ms).as_millis();
+            sums.entry((c.monitor, start))
                 .or_default()
-                .add(r.outcome.ok(), r.outcome.latency_ms);
+                .add(c.ok != 0, c.latency_ms);
         }
         let sums: Vec<_> = sums.into_iter().collect();
         for chunk in sums.chunks(ROWS_PER_STATEMENT) {
@@ -345,6 +415,7 @@ impl Rollup {
 mod tests {
     use super::*;
     use crate::monitor::MonitorId;
+    use crate::store::CheckRecord;
     use crate::store::sqlite::history;
     use crate::store::sqlite::record::tests::{record, store_with_monitor_7};
     use crate::store::sqlite::record::write_batch;
@@ -371,10 +442,18 @@ mod tests {
                 )
             })
             .collect();
-        // In batches, so periods are added to several times.
-        for batch in records.chunks(50) {
+        // In batches, so periods are added to several times; the last few one at a time, so
+        // that they are not rolled up and are read from the checks.
+        let (rolled, unrolled) = records.split_at(records.len() - 15);
+        for batch in rolled.chunks(50).chain(unrolled.chunks(1)) {
             write_batch(&mut conn, batch).await.unwrap();
         }
+        let left: i64 =
+            sqlx::query_scalar("SELECT unrolled_checks FROM monitor_state WHERE monitor_id = 7")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(left, 15);
         let mut expected = BucketStats::default();
         for r in &records {
             expected.add(r.outcome.ok(), r.outcome.latency_ms);
@@ -419,19 +498,61 @@ mod tests {
         assert!(p(50) <= p(95) && p(95) <= p(99), "{expected:?}");
     }
 
-    /// A batch without a success leaves the spread stored; one that no longer reads is
-    /// replaced by the next batch's.
+    /// Until a monitor has [`ROLL_UP_AFTER`] checks not rolled up, they are read from the
+    /// checks; then all of them go into the roll-ups at once, and are counted once.
+    #[tokio::test]
+    async fn checks_are_rolled_up_a_few_at_a_time_and_always_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut conn) = store_with_monitor_7(&dir).await;
+        let hour = 400_000 * HOUR_MS;
+        let at = |i: i64| hour + 1000 * i;
+        let mut seen = Vec::new();
+        for i in 1..=ROLL_UP_AFTER + 1 {
+            write_batch(&mut conn, &[record(7, at(i), i % 4 != 0, 10, None)])
+                .await
+                .unwrap();
+            let rolled: (i64, i64, Option<i64>) = sqlx::query_as(
+                "SELECT unrolled_checks, rolled_until, \
+                     (SELECT sum(checks) FROM check_minutes WHERE monitor_id = 7) \
+                 FROM monitor_state WHERE monitor_id = 7",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            let window = [hour, hour + HOUR_MS, MINUTE_MS];
+            let rows = read_buckets(&store.reads, MINUTES.select, 7, window, None)
+                .await
+                .unwrap();
+            let stats: Vec<_> = rows.into_iter().map(BucketRow::into_stats).collect();
+            seen.push((rolled, stats[0].checks, stats[0].up));
+        }
+        let n = ROLL_UP_AFTER;
+        let up = |i: i64| i - i / 4;
+        // Each check counted once, before and after the roll-up.
+        for (i, &(_, checks, ups)) in (1..).zip(&seen) {
+            assert_eq!((checks, ups), (i as u64, up(i) as u64), "after check {i}");
+        }
+        assert_eq!(seen[0].0, (1, 0, None));
+        assert_eq!(seen[n as usize - 2].0, (n - 1, 0, None));
+        assert_eq!(seen[n as usize - 1].0, (0, at(n) + 1, Some(n)));
+        assert_eq!(seen[n as usize].0, (1, at(n) + 1, Some(n)));
+    }
+
+    /// Writes the batch and rolls its monitor's checks up at once.
+    async fn write_and_roll_up(conn: &mut SqliteConnection, batch: &[CheckRecord]) {
+        write_batch(conn, batch).await.unwrap();
+        roll_up(conn, &[7]).await.unwrap();
+    }
+
+    /// A roll-up without a success leaves the spread stored; one that no longer reads is
+    /// replaced by the next roll-up's.
     #[tokio::test]
     async fn failures_keep_the_stored_spread_and_a_damaged_one_starts_again() {
         let dir = tempfile::tempdir().unwrap();
         let (store, mut conn) = store_with_monitor_7(&dir).await;
         let hour = 400_000 * HOUR_MS;
-        write_batch(&mut conn, &[record(7, hour + 1, true, 40, None)])
-            .await
-            .unwrap();
-        write_batch(&mut conn, &[record(7, hour + 2, false, 900, None)])
-            .await
-            .unwrap();
+        write_and_roll_up(&mut conn, &[record(7, hour + 1, true, 40, None)]).await;
+        write_and_roll_up(&mut conn, &[record(7, hour + 2, false, 900, None)]).await;
         let spread = || async {
             let window = [hour, hour + HOUR_MS, HOUR_MS];
             let rows = read_buckets(&store.reads, HOURS.select, 7, window, None)
@@ -446,9 +567,7 @@ mod tests {
             .execute(&mut *conn)
             .await
             .unwrap();
-        write_batch(&mut conn, &[record(7, hour + 3, true, 70, None)])
-            .await
-            .unwrap();
+        write_and_roll_up(&mut conn, &[record(7, hour + 3, true, 70, None)]).await;
         assert_eq!(spread().await, (3, LatencyHistogram::of([70])));
     }
 }

@@ -300,6 +300,8 @@ pub struct SummaryRow {
     last_at: Option<i64>,
     recent: String,
     hours: HourLists,
+    /// The checks not rolled up yet, each as an hour of its own.
+    unrolled: HourLists,
 }
 
 /// The hourly roll-ups of a monitor as parallel lists: each hour's place from the first, then
@@ -307,24 +309,30 @@ pub struct SummaryRow {
 #[derive(serde::Deserialize)]
 struct HourLists(Vec<usize>, Vec<u64>, Vec<u64>, Vec<u64>);
 
-impl SummaryRow {
-    /// The summary with `count` hourly buckets.
-    pub fn into_summary(self, count: usize) -> Result<MonitorSummary> {
-        let mut hours = vec![BucketStats::default(); count];
-        let HourLists(at, checks, up, sums) = self.hours;
+impl HourLists {
+    /// Adds each hour to its bucket.
+    fn add_to(self, buckets: &mut [BucketStats]) -> Result<()> {
+        let HourLists(at, checks, up, sums) = self;
         if [checks.len(), up.len(), sums.len()] != [at.len(); 3] {
             return Err(corrupt("hourly roll-up", "lists of different lengths"));
         }
         for (i, hour) in at.into_iter().enumerate() {
-            if let Some(slot) = hours.get_mut(hour) {
-                *slot = BucketStats {
-                    checks: checks[i],
-                    up: up[i],
-                    up_latency_sum_ms: sums[i],
-                    ..BucketStats::default()
-                };
+            if let Some(b) = buckets.get_mut(hour) {
+                b.checks += checks[i];
+                b.up += up[i];
+                b.up_latency_sum_ms += sums[i];
             }
         }
+        Ok(())
+    }
+}
+
+impl SummaryRow {
+    /// The summary with `count` hourly buckets.
+    pub fn into_summary(self, count: usize) -> Result<MonitorSummary> {
+        let mut hours = vec![BucketStats::default(); count];
+        self.hours.add_to(&mut hours)?;
+        self.unrolled.add_to(&mut hours)?;
         Ok(MonitorSummary {
             id: MonitorId(self.id),
             name: self.name,
@@ -344,9 +352,11 @@ impl SummaryRow {
 mod tests {
     use super::*;
 
-    /// A summary row as the summary query writes it; `hours` are its four lists.
-    fn summary_row(hours: &str) -> Result<MonitorSummary> {
-        let json = format!(r#"[7,"a \"b\"","http","http://a",1,"down",5,40,6,"01",{hours}]"#);
+    /// A summary row as the summary query writes it; `hours` are its roll-ups' four lists,
+    /// `unrolled` its unrolled checks'.
+    fn summary_row(hours: &str, unrolled: &str) -> Result<MonitorSummary> {
+        let json =
+            format!(r#"[7,"a \"b\"","http","http://a",1,"down",5,40,6,"01",{hours},{unrolled}]"#);
         serde_json::from_str::<SummaryRow>(&json)
             .unwrap()
             .into_summary(3)
@@ -354,7 +364,13 @@ mod tests {
 
     #[test]
     fn a_summary_row_reads_from_its_array_and_uneven_hour_lists_are_refused() {
-        let s = summary_row("[[0,2],[60,30],[60,29],[600,290]]").unwrap();
+        let no_checks = "[[],[],[],[]]";
+        // Two unrolled checks in the last hour, one of them down, add to its roll-up.
+        let s = summary_row(
+            "[[0,2],[60,30],[60,29],[600,290]]",
+            "[[2,2],[1,1],[1,0],[20,0]]",
+        )
+        .unwrap();
         assert_eq!(
             (s.id, s.name.as_str(), s.paused),
             (MonitorId(7), "a \"b\"", true)
@@ -368,14 +384,15 @@ mod tests {
             .iter()
             .map(|h| (h.checks, h.up, h.up_latency_sum_ms))
             .collect();
-        assert_eq!(hours, [(60, 60, 600), (0, 0, 0), (30, 29, 290)]);
+        assert_eq!(hours, [(60, 60, 600), (0, 0, 0), (32, 30, 310)]);
         assert!(
-            summary_row("[[],[],[],[]]")
+            summary_row(no_checks, no_checks)
                 .unwrap()
                 .hours
                 .iter()
                 .all(|h| h.checks == 0)
         );
-        assert!(summary_row("[[0,2],[60],[60,29],[600,290]]").is_err());
+        assert!(summary_row("[[0,2],[60],[60,29],[600,290]]", no_checks).is_err());
+        assert!(summary_row(no_checks, "[[0],[1],[1],[]]").is_err());
     }
 }
