@@ -58,10 +58,8 @@ def insert_rollups(db, table, column, rows):
 
 def fill(db, monitor, n, end):
     """`n` checks of `monitor` one second apart up to `end` (a whole minute), with their
-    roll-ups, each kept as long as upbeat keeps it by default. The last minute is left out of the
-    roll-ups, as upbeat leaves a monitor's latest checks until it has enough of them (at most
-    15: a minute is 60), and every read adds them from the checks. Returns n in whole
-    minutes."""
+    roll-ups, each kept as long as upbeat keeps it by default, then the checks after `end` that
+    are not rolled up yet. Returns how many checks it wrote (n in whole minutes, and those)."""
     n -= n % 60
     t0 = end - n * 1000
     db.execute("""
@@ -71,7 +69,7 @@ def fill(db, monitor, n, end):
                CASE WHEN down THEN 'status' END, CASE WHEN down THEN 'HTTP 500' END
         FROM (SELECT v, (v / 60) % 1000 = 999 AS down FROM s)""", (n, monitor, t0))
     periods = {MINUTE: {}, HOUR: {}, DAY: {}}
-    for k in range(n // 60 - 1):
+    for k in range(n // 60):
         start, down = t0 + k * MINUTE, k % 1000 == 999
         for ms, starts in periods.items():
             starts.setdefault(start - start % ms, [0, 0])[down] += 1
@@ -81,9 +79,17 @@ def fill(db, monitor, n, end):
         insert_rollups(db, table, column, [rollup_row(monitor, start, up, down)
                                            for start, (up, down) in periods[ms].items()
                                            if kept is None or start >= end - kept])
-    db.execute("UPDATE monitor_state SET rolled_until = ?, unrolled_checks = 60 WHERE monitor_id = ?",
-               (end - MINUTE, monitor))
-    return n
+    return n + unrolled(db, monitor, end)
+
+
+def unrolled(db, monitor, end):
+    """The 15 checks from `end` on, one a second, not in the roll-ups: the most upbeat leaves a
+    monitor (it rolls them up 16 at a time), which every read adds from the checks."""
+    db.executemany("INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms) VALUES (?, ?, 1, 200, ?)",
+                   [(monitor, end + i * 1000, LATENCIES[i]) for i in range(15)])
+    db.execute("UPDATE monitor_state SET rolled_until = ?, unrolled_checks = 15 WHERE monitor_id = ?",
+               (end, monitor))
+    return 15
 
 
 def wrk(api, path, seconds=5):
@@ -119,7 +125,8 @@ def main():
     os.kill(pid, 15)
     wait_until("upbeat to stop", lambda: not os.path.exists(f"/proc/{pid}"), 60)
 
-    end = int(time.time() * 1000) // MINUTE * MINUTE
+    # A minute back, so that the checks not rolled up yet are in the past too.
+    end = int(time.time() * 1000) // MINUTE * MINUTE - MINUTE
     db = sqlite3.connect(os.environ["UPBEAT_DB"], isolation_level=None)
     db.execute("PRAGMA journal_mode = DELETE")
     db.execute("PRAGMA synchronous = OFF")
@@ -134,10 +141,7 @@ def main():
         insert_rollups(db, "check_hours", "hour",
                        [rollup_row(m, end - end % HOUR - h * HOUR, 60 - (h == m % 25), h == m % 25)
                         for h in range(25)])
-        db.executemany("INSERT INTO checks (monitor_id, at, ok, status_code, latency_ms) VALUES (?, ?, 1, 200, ?)",
-                       [(m, end - 15_000 + i * 1000, LATENCIES[i]) for i in range(15)])
-        db.execute("UPDATE monitor_state SET rolled_until = ?, unrolled_checks = 15 WHERE monitor_id = ?",
-                   (end - 15_000, m))
+        unrolled(db, m, end)
     db.execute("COMMIT")
     db.execute("PRAGMA journal_mode = WAL")
     # On disk before timing anything: writing gigabytes back in the background would be timed
