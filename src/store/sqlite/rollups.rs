@@ -32,11 +32,12 @@ pub(super) struct Rollup {
     pub delete: &'static str,
 }
 
-/// Checks stored of a monitor and not rolled up, at most: every read of the roll-ups adds up to
-/// this many checks of each monitor it reads.
+/// A monitor's checks are rolled up once this many are stored and not rolled up: every read of
+/// the roll-ups adds fewer than this many checks of each monitor it reads.
 pub(super) const ROLL_UP_AFTER: i64 = 16;
 
-/// A bucket's periods (and unrolled checks) summed, in the columns [`BucketRow`] reads.
+/// The start of every select of buckets: the rows of the parts that follow it (periods, then
+/// unrolled checks) summed per bucket, in the columns [`BucketRow`] reads.
 macro_rules! sums {
     () => {
         "SELECT b, sum(checks) AS checks, sum(up) AS up, sum(latency_sum) AS latency_sum, \
@@ -282,8 +283,9 @@ pub(super) const UNROLLED: &str = "SELECT json_group_array(json_array(c.monitor_
      WHERE s.monitor_id IN (SELECT value FROM json_each(?1))";
 
 /// Moves `rolled_until` of each monitor in `?1`, a JSON array of `[id, instant]`, to its
-/// instant.
-pub(super) const ROLLED: &str = "UPDATE monitor_state SET rolled_until = json_each.value ->> 1, unrolled_checks = 0 \
+/// instant (where it is not null), and counts no check of it as unrolled.
+pub(super) const ROLLED: &str = "UPDATE monitor_state \
+     SET rolled_until = coalesce(json_each.value ->> 1, rolled_until), unrolled_checks = 0 \
      FROM json_each(?1) WHERE monitor_state.monitor_id = json_each.value ->> 0";
 
 /// Rolls up every stored check of `monitors` that is not yet in the roll-ups, inside the
@@ -300,10 +302,11 @@ pub(super) async fn roll_up(conn: &mut SqliteConnection, monitors: &[i64]) -> Re
         for rollup in ALL {
             rollup.add(conn, &checks).await?;
         }
-        let mut until: BTreeMap<i64, i64> = BTreeMap::new();
+        // Past each monitor's last check; one without any (none should be) is counted anew.
+        let mut until: BTreeMap<i64, Option<i64>> = chunk.iter().map(|&m| (m, None)).collect();
         for c in &checks {
             let after = until.entry(c.monitor).or_default();
-            *after = (*after).max(c.at + 1);
+            *after = Some(after.unwrap_or(i64::MIN).max(c.at + 1));
         }
         let until: Vec<_> = until.into_iter().collect();
         let until = serde_json::to_string(&until).map_err(|e| corrupt("roll-up marks", e))?;
