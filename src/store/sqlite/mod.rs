@@ -94,8 +94,11 @@ macro_rules! in_write {
 pub struct SqliteStore {
     /// For reads; under WAL they never wait for the writer.
     reads: SqlitePool,
-    /// For write transactions, apart so that a flood of reads can never starve the writer of
-    /// connections. SQLite takes one writer at a time, so two connections are plenty.
+    /// For writes, apart so that a flood of reads can never starve the writer of connections.
+    /// SQLite takes one writer at a time, so one connection: writers wait for it in the pool,
+    /// first come first served. With two, they waited on SQLite's lock instead, which goes to
+    /// whoever asks at the right moment: the recorder, writing batch after batch under load,
+    /// kept it from a monitor being created until that failed with "database is locked".
     writes: SqlitePool,
 }
 
@@ -110,8 +113,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let writes = SqlitePoolOptions::new()
-            .max_connections(2)
+            .max_connections(1)
             .min_connections(1)
+            // As long as SQLite itself waits for a lock held by another process.
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writes).await?;
@@ -829,6 +834,8 @@ mod tests {
     use super::*;
     use crate::store::sqlite::record::tests::{record, store_with_monitor_7};
     use crate::timestamp::HOUR_MS;
+    use std::sync::Arc;
+    use std::time::Instant;
 
     /// Monitors are read a thousand at a time: every one of several thousand comes back once,
     /// paused ones only with their verdicts.
@@ -872,6 +879,46 @@ mod tests {
 
     /// A step deletes at most the rows it is given from each table, and says when the same
     /// monitors have more: history shortened by years goes in many short steps.
+    /// Write transactions back to back, as the recorder's under load, never keep another
+    /// write out for long: writers take turns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn back_to_back_write_transactions_let_other_writes_take_their_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("upbeat.db").display());
+        let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+        let busy = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let until = Instant::now() + Duration::from_secs(4);
+                while Instant::now() < until {
+                    let mut tx = store.write().await.unwrap();
+                    sqlx::query(
+                        "INSERT INTO settings (key, value) VALUES ('busy', 0) \
+                         ON CONFLICT (key) DO UPDATE SET value = value + 1",
+                    )
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tx.commit().await.unwrap();
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        for i in 0..5 {
+            store
+                .setting_or_insert(&format!("k{i}"), "v")
+                .await
+                .unwrap();
+        }
+        let took = started.elapsed();
+        busy.await.unwrap();
+        // Each write waits for one transaction at most; waiting on SQLite's lock instead, they
+        // waited for the whole loop.
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
     #[tokio::test]
     async fn a_prune_step_deletes_at_most_its_rows_from_each_table_and_keeps_unrolled_checks() {
         let dir = tempfile::tempdir().unwrap();
