@@ -877,8 +877,6 @@ mod tests {
         assert_eq!(verdicts, (7..=2506).collect::<Vec<_>>());
     }
 
-    /// A step deletes at most the rows it is given from each table, and says when the same
-    /// monitors have more: history shortened by years goes in many short steps.
     /// Write transactions back to back, as the recorder's under load, never keep another
     /// write out for long: writers take turns.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -919,6 +917,9 @@ mod tests {
         assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
+    /// A step deletes at most the rows it is given from each table, and says when the same
+    /// monitors have more: history shortened by years goes in many short steps. Checks not
+    /// rolled up yet stay, however old.
     #[tokio::test]
     async fn a_prune_step_deletes_at_most_its_rows_from_each_table_and_keeps_unrolled_checks() {
         let dir = tempfile::tempdir().unwrap();
