@@ -30,6 +30,8 @@ const MAX_BATCH: usize = 2_000;
 /// the database several statements per result; gathered, a few per batch. It is also the most
 /// a status change waits before it is stored and alerted.
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
+/// A batch that takes longer than this to write is logged.
+const SLOW_BATCH: Duration = Duration::from_secs(1);
 
 enum Message {
     Result {
@@ -289,7 +291,15 @@ impl Recorder {
         loop {
             match self.store.record(batch).await {
                 Ok(recorded) => {
-                    self.metrics.wrote(batch.len(), started.elapsed());
+                    let took = started.elapsed();
+                    self.metrics.wrote(batch.len(), took);
+                    if took > SLOW_BATCH {
+                        tracing::warn!(
+                            results = batch.len(),
+                            seconds = took.as_secs_f64(),
+                            "writing results is slow: the database is busy or the disk is slow"
+                        );
+                    }
                     for id in &recorded.gone {
                         self.tracked.remove(id);
                     }

@@ -13,10 +13,12 @@ use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use std::pin::pin;
+use std::io::IoSlice;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::TlsConnector;
 use url::Url;
 
@@ -250,7 +252,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     progress.enter(Step::Wait);
-    let (mut sender, conn) = http1::handshake(TokioIo::new(io))
+    let (mut sender, conn) = http1::handshake(TokioIo::new(Dropped(io)))
         .await
         .map_err(|e| CheckError::new(ErrorKind::Protocol, chain(&e)))?;
     // The connection is driven here, alongside the exchange, rather than in a task of its own.
@@ -292,6 +294,51 @@ where
         // The connection ended first (closed or broken): the exchange now finishes with what
         // arrived, or with the error that ended it.
         _ = &mut conn => exchange.await,
+    }
+}
+
+/// A connection that ends when the check drops it. hyper shuts the sending side down once the
+/// exchange is over, before the socket is closed anyway: a system call and a segment to the
+/// target that tell it nothing.
+struct Dropped<S>(S);
+
+impl<S: AsyncRead + Unpin> AsyncRead for Dropped<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Dropped<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 

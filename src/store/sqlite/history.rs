@@ -174,7 +174,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = fresh_store(&dir).await;
         let unrolled_part = "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at>? AND at<?)";
-        let cases: [(&str, usize, &str); 27] = [
+        let cases: [(&str, usize, &str); 28] = [
             (
                 SUMMARIES,
                 4,
@@ -192,6 +192,11 @@ mod tests {
             ),
             (
                 rollups::ROLLED,
+                1,
+                "SEARCH monitor_state USING INTEGER PRIMARY KEY (rowid=?)",
+            ),
+            (
+                record::UNROLLED_COUNTS,
                 1,
                 "SEARCH monitor_state USING INTEGER PRIMARY KEY (rowid=?)",
             ),

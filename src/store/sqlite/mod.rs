@@ -29,6 +29,7 @@ use crate::timestamp::Timestamp;
 use crate::verdict::Status;
 use async_trait::async_trait;
 use rows::{MonitorRow, VerdictRow, in_chunks, parse_spec};
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
@@ -117,7 +118,9 @@ impl SqliteStore {
             .min_connections(1)
             // As long as SQLite itself waits for a lock held by another process.
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
+            // A slow write would be logged with its whole text: for a batch of results, tens
+            // of kilobytes of placeholders. The recorder says in one line which batch was slow.
+            .connect_with(options.clone().disable_statement_logging())
             .await?;
         MIGRATOR.run(&writes).await?;
         let reads = SqlitePoolOptions::new()

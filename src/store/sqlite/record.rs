@@ -2,6 +2,7 @@
 //! incidents, the alerts they cause (certificate alerts too, with what the monitor remembers of
 //! them), the checks themselves, and the roll-ups of monitors with enough unrolled checks.
 
+use super::rows::corrupt;
 use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
@@ -92,7 +93,9 @@ struct StateAfter<'a> {
 const STATE_VALUES: usize = 21;
 
 /// Writes each monitor's state after the batch, a few hundred monitors per statement; returns
-/// those that exist, each with its checks not yet rolled up, this batch's included.
+/// those that exist, each with its checks not yet rolled up, this batch's included. They come
+/// back as one JSON value: rows returned one by one would each cross from SQLite's thread on
+/// their own, and wake this task for each.
 async fn update_states(
     conn: &mut SqliteConnection,
     batch: &[CheckRecord],
@@ -110,7 +113,6 @@ async fn update_states(
         state.cert_expires_at = r.outcome.cert_expires_at.or(state.cert_expires_at);
     }
     let after: Vec<_> = after.into_iter().collect();
-    let mut existing = HashMap::with_capacity(after.len());
     for chunk in after.chunks(MAX_BOUND_VALUES / STATE_VALUES) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE monitor_state SET status = v.column2, status_since = v.column3, \
@@ -141,15 +143,24 @@ async fn update_states(
                 .push_bind(s.cert_expires_at.map(Timestamp::as_millis))
                 .push_bind(i64::try_from(s.marks.len()).unwrap_or(i64::MAX));
         });
-        q.push(
-            ") AS v WHERE monitor_state.monitor_id = v.column1 \
-             RETURNING monitor_state.monitor_id, monitor_state.unrolled_checks",
-        );
-        let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
-        existing.extend(rows);
+        q.push(") AS v WHERE monitor_state.monitor_id = v.column1");
+        q.build().execute(&mut *conn).await?;
     }
-    Ok(existing)
+    let ids: Vec<i64> = after.iter().map(|(monitor, _)| *monitor).collect();
+    let ids = serde_json::to_string(&ids).map_err(|e| corrupt("monitor ids", e))?;
+    let json: String = sqlx::query_scalar(UNROLLED_COUNTS)
+        .bind(ids)
+        .fetch_one(&mut *conn)
+        .await?;
+    let counts: Vec<(i64, i64)> =
+        serde_json::from_str(&json).map_err(|e| corrupt("unrolled counts", e))?;
+    Ok(counts.into_iter().collect())
 }
+
+/// Of the monitors in `?1`, a JSON array of ids, those that exist, each as `[id, unrolled
+/// checks]`, in one JSON array.
+pub(super) const UNROLLED_COUNTS: &str = "SELECT json_group_array(json_array(monitor_id, unrolled_checks)) \
+     FROM monitor_state WHERE monitor_id IN (SELECT value FROM json_each(?1))";
 
 /// Stores the event, opening an incident on the way down and closing it on the way up, and
 /// queues the alerts it causes. Returns how many alerts were queued.
