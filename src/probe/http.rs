@@ -297,9 +297,9 @@ where
     }
 }
 
-/// A connection that ends when the check drops it. hyper shuts the sending side down once the
-/// exchange is over, before the socket is closed anyway: a system call and a segment to the
-/// target that tell it nothing.
+/// A connection that ends when the check drops it. Once the exchange is over, hyper would shut
+/// the sending side down first (over TLS, after a closing alert): system calls and segments
+/// that tell the target nothing, as the socket is closed next.
 struct Dropped<S>(S);
 
 impl<S: AsyncRead + Unpin> AsyncRead for Dropped<S> {
