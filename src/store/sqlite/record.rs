@@ -2,7 +2,7 @@
 //! incidents, the alerts they cause (certificate alerts too, with what the monitor remembers of
 //! them), the checks themselves, and the roll-ups of monitors with enough unrolled checks.
 
-use super::rows::corrupt;
+use super::rows::about_monitors;
 use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
@@ -93,9 +93,8 @@ struct StateAfter<'a> {
 const STATE_VALUES: usize = 21;
 
 /// Writes each monitor's state after the batch, a few hundred monitors per statement; returns
-/// those that exist, each with its checks not yet rolled up, this batch's included. They come
-/// back as one JSON value: rows returned one by one would each cross from SQLite's thread on
-/// their own, and wake this task for each.
+/// those that exist, each with its checks not yet rolled up, this batch's included, read back
+/// as one value.
 async fn update_states(
     conn: &mut SqliteConnection,
     batch: &[CheckRecord],
@@ -147,13 +146,8 @@ async fn update_states(
         q.build().execute(&mut *conn).await?;
     }
     let ids: Vec<i64> = after.iter().map(|(monitor, _)| *monitor).collect();
-    let ids = serde_json::to_string(&ids).map_err(|e| corrupt("monitor ids", e))?;
-    let json: String = sqlx::query_scalar(UNROLLED_COUNTS)
-        .bind(ids)
-        .fetch_one(&mut *conn)
-        .await?;
     let counts: Vec<(i64, i64)> =
-        serde_json::from_str(&json).map_err(|e| corrupt("unrolled counts", e))?;
+        about_monitors(conn, UNROLLED_COUNTS, &ids, "unrolled counts").await?;
     Ok(counts.into_iter().collect())
 }
 

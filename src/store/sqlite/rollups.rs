@@ -9,7 +9,7 @@
 //! summed by SQL, so the writer reads the stored one and writes the two merged, inside the
 //! batch's transaction.
 
-use super::rows::corrupt;
+use super::rows::{about_monitors, corrupt};
 use crate::store::{BucketStats, LatencyHistogram, Result};
 use crate::timestamp::{DAY_MS, HOUR_MS, MINUTE_MS, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -292,13 +292,7 @@ pub(super) const ROLLED: &str = "UPDATE monitor_state \
 /// caller's transaction.
 pub(super) async fn roll_up(conn: &mut SqliteConnection, monitors: &[i64]) -> Result<()> {
     for chunk in monitors.chunks(ROWS_PER_STATEMENT) {
-        let ids = serde_json::to_string(chunk).map_err(|e| corrupt("monitor ids", e))?;
-        let json: String = sqlx::query_scalar(UNROLLED)
-            .bind(ids)
-            .fetch_one(&mut *conn)
-            .await?;
-        let checks: Vec<Counted> =
-            serde_json::from_str(&json).map_err(|e| corrupt("unrolled checks", e))?;
+        let checks: Vec<Counted> = about_monitors(conn, UNROLLED, chunk, "unrolled checks").await?;
         for rollup in ALL {
             rollup.add(conn, &checks).await?;
         }

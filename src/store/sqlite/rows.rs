@@ -68,6 +68,23 @@ pub(super) async fn in_chunks<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// What `sql` answers about `monitors`, given to it as one JSON array of ids (`?1`): one JSON
+/// value, which crosses from SQLite's thread at once, where rows would each wake the caller.
+/// `what` names the answer if it does not read.
+pub(super) async fn about_monitors<T: serde::de::DeserializeOwned>(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &'static str,
+    monitors: &[i64],
+    what: &str,
+) -> Result<T> {
+    let ids = serde_json::to_string(monitors).map_err(|e| corrupt("monitor ids", e))?;
+    let json: String = sqlx::query_scalar(sql)
+        .bind(ids)
+        .fetch_one(&mut *conn)
+        .await?;
+    serde_json::from_str(&json).map_err(|e| corrupt(what, e))
+}
+
 /// A stored value that no longer reads.
 pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
