@@ -10,6 +10,7 @@ mod rollups;
 mod rows;
 mod sessions;
 mod tokens;
+mod values;
 
 use super::{
     ActiveMonitor, ApiToken, ApiTokenUse, BucketStats, Channel, ChannelChoice, CheckRecord,

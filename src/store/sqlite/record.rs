@@ -3,6 +3,7 @@
 //! them), the checks themselves, and the roll-ups of monitors with enough unrolled checks.
 
 use super::rows::about_monitors;
+use super::values::{MAX_ROWS, push_padded_values};
 use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
@@ -17,11 +18,6 @@ use std::collections::{BTreeMap, HashMap};
 
 pub(super) const CLOSE_INCIDENT: &str =
     "UPDATE incidents SET ended_at = ? WHERE monitor_id = ? AND ended_at IS NULL RETURNING id";
-
-/// Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound values.
-const ROWS_PER_INSERT: usize = 500;
-/// Values bound in one statement, at most: well under SQLite's limit of 32,766.
-const MAX_BOUND_VALUES: usize = 10_000;
 
 /// Nothing is written for monitors that no longer exist; the result names them.
 pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Result<Recorded> {
@@ -89,6 +85,9 @@ struct StateAfter<'a> {
     cert_expires_at: Option<Timestamp>,
 }
 
+/// Values bound per check by [`insert_checks`].
+const CHECK_VALUES: usize = 12;
+
 /// Values bound per monitor by [`update_states`].
 const STATE_VALUES: usize = 21;
 
@@ -112,7 +111,7 @@ async fn update_states(
         state.cert_expires_at = r.outcome.cert_expires_at.or(state.cert_expires_at);
     }
     let after: Vec<_> = after.into_iter().collect();
-    for chunk in after.chunks(MAX_BOUND_VALUES / STATE_VALUES) {
+    for chunk in after.chunks(MAX_ROWS) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE monitor_state SET status = v.column2, status_since = v.column3, \
                  streak = v.column4, streak_since = v.column5, streak_cause_kind = v.column6, \
@@ -126,7 +125,7 @@ async fn update_states(
                  unrolled_checks = monitor_state.unrolled_checks + v.column21 \
              FROM (",
         );
-        q.push_values(chunk, |mut row, (monitor, s)| {
+        push_padded_values(&mut q, chunk, STATE_VALUES, |mut row, (monitor, s)| {
             let v = &s.last.verdict;
             row.push_bind(*monitor)
                 .push_bind(v.status.as_str())
@@ -229,15 +228,16 @@ async fn record_cert_alert(
 }
 
 async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) -> Result<()> {
-    for chunk in records.chunks(ROWS_PER_INSERT) {
+    for chunk in records.chunks(MAX_ROWS) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO checks (monitor_id, ok, at, status_code, latency_ms, error_kind, error_message, \
-             dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms) ",
+             dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms) SELECT * FROM (",
         );
-        q.push_values(chunk, |mut row, r| {
+        push_padded_values(&mut q, chunk, CHECK_VALUES, |mut row, r| {
             row.push_bind(r.monitor.0).push_bind(r.outcome.ok());
             push_observed(&mut row, &r.outcome);
         });
+        q.push(") WHERE column1 IS NOT NULL");
         q.build().execute(&mut *conn).await?;
     }
     Ok(())

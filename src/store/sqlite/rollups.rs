@@ -10,6 +10,7 @@
 //! batch's transaction.
 
 use super::rows::{about_monitors, corrupt};
+use super::values::{MAX_ROWS, push_padded_values};
 use crate::store::{BucketStats, LatencyHistogram, Result};
 use crate::timestamp::{DAY_MS, HOUR_MS, MINUTE_MS, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -194,8 +195,8 @@ pub(super) const HOURS_AND_MINUTES: Blend = blend!(
 /// Coarsest first.
 pub(super) const BLENDS: [&Blend; 2] = [&DAYS_AND_HOURS, &HOURS_AND_MINUTES];
 
-/// Rows per statement: 8 values each, well under SQLite's limit of 32,766 bound values.
-const ROWS_PER_STATEMENT: usize = 500;
+/// Values bound per period by [`Rollup::add`].
+const PERIOD_VALUES: usize = 8;
 
 /// One bucket of a monitor's periods (or of its checks), summed.
 #[derive(sqlx::FromRow)]
@@ -291,7 +292,7 @@ pub(super) const ROLLED: &str = "UPDATE monitor_state \
 /// Rolls up every stored check of `monitors` that is not yet in the roll-ups, inside the
 /// caller's transaction.
 pub(super) async fn roll_up(conn: &mut SqliteConnection, monitors: &[i64]) -> Result<()> {
-    for chunk in monitors.chunks(ROWS_PER_STATEMENT) {
+    for chunk in monitors.chunks(MAX_ROWS) {
         let checks: Vec<Counted> = about_monitors(conn, UNROLLED, chunk, "unrolled checks").await?;
         for rollup in ALL {
             rollup.add(conn, &checks).await?;
@@ -320,34 +321,40 @@ impl Rollup {
                 .add(c.ok != 0, c.latency_ms);
         }
         let sums: Vec<_> = sums.into_iter().collect();
-        for chunk in sums.chunks(ROWS_PER_STATEMENT) {
+        for chunk in sums.chunks(MAX_ROWS) {
             let stored = self.stored_spreads(conn, chunk).await?;
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
                 "INSERT INTO {} (monitor_id, {}, checks, up, latency_sum, latency_min, \
-                 latency_max, latency_hist) ",
+                 latency_max, latency_hist) SELECT * FROM (",
                 self.table, self.period
             ));
-            q.push_values(chunk, |mut row, (key @ (monitor, start), s)| {
-                // A period's first successful check brings its spread; a batch of failures
-                // leaves the stored one.
-                let spread = (s.up > 0).then(|| match stored.get(key) {
-                    Some(old) => old.merge(&s.latency).encode(),
-                    None => s.latency.encode(),
-                });
-                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-                row.push_bind(*monitor)
-                    .push_bind(*start)
-                    .push_bind(count(s.checks))
-                    .push_bind(count(s.up))
-                    .push_bind(count(s.up_latency_sum_ms))
-                    .push_bind(s.latency_min_ms.map(i64::from))
-                    .push_bind(s.latency_max_ms.map(i64::from))
-                    .push_bind(spread);
-            });
+            push_padded_values(
+                &mut q,
+                chunk,
+                PERIOD_VALUES,
+                |mut row, (key @ (monitor, start), s)| {
+                    // A period's first successful check brings its spread; a batch of failures
+                    // leaves the stored one.
+                    let spread = (s.up > 0).then(|| match stored.get(key) {
+                        Some(old) => old.merge(&s.latency).encode(),
+                        None => s.latency.encode(),
+                    });
+                    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                    row.push_bind(*monitor)
+                        .push_bind(*start)
+                        .push_bind(count(s.checks))
+                        .push_bind(count(s.up))
+                        .push_bind(count(s.up_latency_sum_ms))
+                        .push_bind(s.latency_min_ms.map(i64::from))
+                        .push_bind(s.latency_max_ms.map(i64::from))
+                        .push_bind(spread);
+                },
+            );
             // SQLite's two-argument min() and max() return NULL if either side is NULL; a
             // period's first success must still set them.
             q.push(format_args!(
-                " ON CONFLICT (monitor_id, {}) DO UPDATE SET \
+                ") WHERE column1 IS NOT NULL \
+                 ON CONFLICT (monitor_id, {}) DO UPDATE SET \
                    checks = checks + excluded.checks, \
                    up = up + excluded.up, \
                    latency_sum = latency_sum + excluded.latency_sum, \
@@ -381,7 +388,7 @@ impl Rollup {
             "SELECT r.monitor_id, r.{0}, r.latency_hist FROM {1} r JOIN (",
             self.period, self.table
         ));
-        q.push_values(keys, |mut row, (monitor, start)| {
+        push_padded_values(&mut q, keys, 2, |mut row, (monitor, start)| {
             row.push_bind(*monitor).push_bind(*start);
         });
         q.push(format_args!(
