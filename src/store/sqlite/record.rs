@@ -3,7 +3,7 @@
 //! them), the checks themselves, and the roll-ups of monitors with enough unrolled checks.
 
 use super::rows::about_monitors;
-use super::values::{MAX_ROWS, push_padded_values};
+use super::values::{MAX_ROWS, push_padded_select, push_padded_values};
 use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
@@ -231,13 +231,12 @@ async fn insert_checks(conn: &mut SqliteConnection, records: &[&CheckRecord]) ->
     for chunk in records.chunks(MAX_ROWS) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO checks (monitor_id, ok, at, status_code, latency_ms, error_kind, error_message, \
-             dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms) SELECT * FROM (",
+             dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms) ",
         );
-        push_padded_values(&mut q, chunk, CHECK_VALUES, |mut row, r| {
+        push_padded_select(&mut q, chunk, CHECK_VALUES, |mut row, r| {
             row.push_bind(r.monitor.0).push_bind(r.outcome.ok());
             push_observed(&mut row, &r.outcome);
         });
-        q.push(") WHERE column1 IS NOT NULL");
         q.build().execute(&mut *conn).await?;
     }
     Ok(())

@@ -10,7 +10,7 @@
 //! batch's transaction.
 
 use super::rows::{about_monitors, corrupt};
-use super::values::{MAX_ROWS, push_padded_values};
+use super::values::{MAX_ROWS, push_padded_select, push_padded_values};
 use crate::store::{BucketStats, LatencyHistogram, Result};
 use crate::timestamp::{DAY_MS, HOUR_MS, MINUTE_MS, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -325,10 +325,10 @@ impl Rollup {
             let stored = self.stored_spreads(conn, chunk).await?;
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
                 "INSERT INTO {} (monitor_id, {}, checks, up, latency_sum, latency_min, \
-                 latency_max, latency_hist) SELECT * FROM (",
+                 latency_max, latency_hist) ",
                 self.table, self.period
             ));
-            push_padded_values(
+            push_padded_select(
                 &mut q,
                 chunk,
                 PERIOD_VALUES,
@@ -353,8 +353,7 @@ impl Rollup {
             // SQLite's two-argument min() and max() return NULL if either side is NULL; a
             // period's first success must still set them.
             q.push(format_args!(
-                ") WHERE column1 IS NOT NULL \
-                 ON CONFLICT (monitor_id, {}) DO UPDATE SET \
+                " ON CONFLICT (monitor_id, {}) DO UPDATE SET \
                    checks = checks + excluded.checks, \
                    up = up + excluded.up, \
                    latency_sum = latency_sum + excluded.latency_sum, \

@@ -14,7 +14,8 @@ pub(super) const MAX_ROWS: usize = 512;
 
 /// Pushes `rows` as a `VALUES` list, then rows of `columns` NULLs up to the next power of two,
 /// so that the text takes one of a few lengths. The statement must leave the padding out: a
-/// join on the first column matches none of it, an insert selects `WHERE column1 IS NOT NULL`.
+/// join on the first column matches none of it, and an insert takes the rows from
+/// [`push_padded_select`].
 pub(super) fn push_padded_values<I>(
     q: &mut QueryBuilder<Sqlite>,
     rows: I,
@@ -41,6 +42,22 @@ pub(super) fn push_padded_values<I>(
     });
 }
 
+/// Pushes `rows` as a `SELECT` of the padded list that leaves the padding out, for an `INSERT`
+/// to take.
+pub(super) fn push_padded_select<I>(
+    q: &mut QueryBuilder<Sqlite>,
+    rows: I,
+    columns: usize,
+    push_row: impl FnMut(Separated<'_, Sqlite, &'static str>, I::Item),
+) where
+    I: IntoIterator,
+    I::IntoIter: ExactSizeIterator,
+{
+    q.push("SELECT * FROM (");
+    push_padded_values(q, rows, columns, push_row);
+    q.push(") WHERE column1 IS NOT NULL");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,11 +77,10 @@ mod tests {
         let mut inserted = 0;
         for len in 1..=MAX_ROWS as i64 {
             let rows: Vec<i64> = (0..len).collect();
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO t SELECT * FROM (");
-            push_padded_values(&mut q, &rows, 2, |mut row, n| {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO t ");
+            push_padded_select(&mut q, &rows, 2, |mut row, n| {
                 row.push_bind(*n).push_bind(format!("row {n}"));
             });
-            q.push(") WHERE column1 IS NOT NULL");
             texts.insert(q.sql().to_owned());
             q.build().execute(&mut conn).await.unwrap();
             inserted += len;
