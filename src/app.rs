@@ -1,8 +1,9 @@
 //! Wires the parts together and owns their lifetime: opens the store, loads the monitors,
-//! starts the recorder, the scheduler, the alert dispatcher and the HTTP server, and at
-//! shutdown stops them in the order that loses nothing: no new requests or checks, checks in
-//! flight finish (or are abandoned after the grace period), then every recorded result is
-//! written. Alerts not yet sent stay in the outbox for the next start.
+//! starts the recorder, the scheduler (on a thread of its own, with the checks it has room
+//! for), the alert dispatcher and the HTTP server, and at shutdown stops them in the order
+//! that loses nothing: no new requests or checks, checks in flight finish (or are abandoned
+//! after the grace period), then every recorded result is written. Alerts not yet sent stay
+//! in the outbox for the next start.
 
 use crate::account::Passwords;
 use crate::alert::dispatcher::Dispatcher;
@@ -26,7 +27,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// How long the final write of results may take at shutdown.
@@ -182,8 +184,8 @@ impl App {
             live,
             grace,
         } = self;
+        let scheduler = run_checks(scheduler, shutdown.clone(), grace)?;
         let recorder = tokio::spawn(recorder.run());
-        let scheduler = tokio::spawn(scheduler.run(shutdown.clone(), grace));
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone(), grace));
         let pruner = tokio::spawn(pruner.run(shutdown.clone()));
 
@@ -201,7 +203,7 @@ impl App {
         // Whatever ended the server, the rest stops too.
         shutdown.cancel();
 
-        scheduler.await.context("the scheduler failed")?;
+        scheduler.await.context("the scheduler's thread failed")?;
         dispatcher.await.context("the alert dispatcher failed")?;
         pruner.await.context("pruning failed")?;
         // The server, the scheduler and its checks held the last result handles: the recorder
@@ -215,6 +217,30 @@ impl App {
         store.close().await;
         Ok(())
     }
+}
+
+/// Runs the scheduler on a thread of its own, which also makes the checks while it has room
+/// for them: a check that starts, waits and ends on one thread wakes no other. The runtime
+/// this is called on takes the checks that do not fit. The receiver hears when it is done.
+fn run_checks(
+    scheduler: Scheduler,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<oneshot::Receiver<()>> {
+    let shared = Handle::current();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the checks' runtime")?;
+    let (done, finished) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("upbeat-checks".into())
+        .spawn(move || {
+            runtime.block_on(scheduler.run(shutdown, grace, shared));
+            let _ = done.send(());
+        })
+        .context("starting the checks' thread")?;
+    Ok(finished)
 }
 
 /// Where people and jobs reach upbeat: `public_url`, else the address it listens on.

@@ -28,6 +28,7 @@ pub struct Metrics {
     checks: IntCounterVec,
     check_duration: HistogramVec,
     schedule_lag: Histogram,
+    spilled: IntCounter,
     write_batch: Histogram,
     write_seconds: Histogram,
     results_dropped: IntCounter,
@@ -70,6 +71,10 @@ impl Metrics {
                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                     10.0,
                 ],
+            )?,
+            spilled: IntCounter::new(
+                "upbeat_checks_spilled_total",
+                "Checks started on the shared threads because the checks' own thread was busy.",
             )?,
             write_batch: Histogram::with_opts(
                 HistogramOpts::new(
@@ -118,6 +123,7 @@ impl Metrics {
         r.register(Box::new(m.checks.clone()))?;
         r.register(Box::new(m.check_duration.clone()))?;
         r.register(Box::new(m.schedule_lag.clone()))?;
+        r.register(Box::new(m.spilled.clone()))?;
         r.register(Box::new(m.write_batch.clone()))?;
         r.register(Box::new(m.write_seconds.clone()))?;
         r.register(Box::new(m.results_dropped.clone()))?;
@@ -149,6 +155,11 @@ impl Metrics {
     /// A check started `lag` after its due time.
     pub fn started_late_by(&self, lag: Duration) {
         self.schedule_lag.observe(lag.as_secs_f64());
+    }
+
+    /// A check was started on the shared threads.
+    pub fn spilled(&self) {
+        self.spilled.inc();
     }
 
     /// A batch of `results` was stored in `took`.

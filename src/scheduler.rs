@@ -12,6 +12,7 @@
 //! passes.
 
 pub(crate) mod heartbeat;
+mod spill;
 
 use crate::metrics::Metrics;
 use crate::monitor::{MonitorId, MonitorSpec};
@@ -20,10 +21,12 @@ use crate::recorder::RecorderHandle;
 use crate::store::{PingKind, RunTimes};
 use crate::timestamp::{Timestamp, duration_millis};
 use heartbeat::Watch;
+use spill::Spill;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -189,9 +192,11 @@ impl Scheduler {
     }
 
     /// Runs until `shutdown` fires, then gives checks in flight up to `grace` to finish and
-    /// abandons the rest.
-    pub async fn run(mut self, shutdown: CancellationToken, grace: Duration) {
+    /// abandons the rest. Checks run on the runtime this runs on; when that is one busy thread,
+    /// some go to `shared` instead.
+    pub async fn run(mut self, shutdown: CancellationToken, grace: Duration, shared: Handle) {
         let mut checks = JoinSet::new();
+        let mut spill = Spill::new(shared);
         loop {
             let next = self
                 .heap
@@ -204,7 +209,7 @@ impl Scheduler {
                     Some(cmd) => self.apply(cmd),
                     None => break,
                 },
-                () = sleep_until(next) => self.fire_due(&mut checks),
+                () = sleep_until(next) => self.fire_due(&mut checks, &mut spill),
                 Some(done) = checks.join_next_with_id(), if !checks.is_empty() => {
                     let task = match done {
                         Ok((task, ())) => task,
@@ -341,8 +346,9 @@ impl Scheduler {
         }));
     }
 
-    fn fire_due(&mut self, checks: &mut JoinSet<()>) {
+    fn fire_due(&mut self, checks: &mut JoinSet<()>, spill: &mut Spill) {
         let now = Instant::now();
+        spill.look(now);
         while let Some(Reverse(due)) = self.heap.peek() {
             if due.at > now {
                 break;
@@ -398,7 +404,7 @@ impl Scheduler {
             let prober = self.prober.clone();
             let recorder = self.recorder.clone();
             let monitor = job.monitor;
-            let task = checks.spawn(async move {
+            let check = async move {
                 match prober.check(&job.spec).await {
                     Ok(outcome) => recorder.submit(job.monitor, &job.spec, outcome),
                     // Our own resources ran out: that says nothing about the target.
@@ -406,7 +412,14 @@ impl Scheduler {
                         tracing::warn!(monitor = %job.monitor, error = %local, "check could not be made")
                     }
                 }
-            });
+            };
+            let task = match spill.next() {
+                Some(shared) => {
+                    self.metrics.spilled();
+                    checks.spawn_on(check, shared)
+                }
+                None => checks.spawn(check),
+            };
             self.in_flight.insert(task.id(), monitor);
         }
     }

@@ -197,6 +197,8 @@ pub(super) const BLENDS: [&Blend; 2] = [&DAYS_AND_HOURS, &HOURS_AND_MINUTES];
 
 /// Values bound per period by [`Rollup::add`].
 const PERIOD_VALUES: usize = 8;
+/// Values bound per period looked up by [`Rollup::stored_spreads`]: its monitor and start.
+const KEY_VALUES: usize = 2;
 
 /// One bucket of a monitor's periods (or of its checks), summed.
 #[derive(sqlx::FromRow)]
@@ -387,7 +389,7 @@ impl Rollup {
             "SELECT r.monitor_id, r.{0}, r.latency_hist FROM {1} r JOIN (",
             self.period, self.table
         ));
-        push_padded_values(&mut q, keys, 2, |mut row, (monitor, start)| {
+        push_padded_values(&mut q, keys, KEY_VALUES, |mut row, (monitor, start)| {
             row.push_bind(*monitor).push_bind(*start);
         });
         q.push(format_args!(
