@@ -164,12 +164,16 @@ async fn an_alert_the_mail_server_missed_is_delivered_when_it_is_back() {
     let token = app.register("ada@example.com").await;
     app.create_monitor(&token, json!({"name": "API", "url": target.url("/status/500"), "interval": 1, "failure_threshold": 1}))
         .await;
+    // `attempts` counts the attempt under way too, so the failure is there once its error is.
     let pending = poll(
         "a failed attempt",
         || alerts(&app, &token),
         |a| {
-            a.first()
-                .is_some_and(|d| d["attempts"].as_u64() >= Some(1) && d["state"] == "pending")
+            a.first().is_some_and(|d| {
+                d["attempts"].as_u64() >= Some(1)
+                    && d["state"] == "pending"
+                    && d["last_error"].is_string()
+            })
         },
     )
     .await;
