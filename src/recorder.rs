@@ -127,6 +127,8 @@ struct Tracked {
     last_at: Option<Timestamp>,
     /// The last certificate alert; kept over a pause, since the certificate is the same.
     cert_alerted: Option<CertAlerted>,
+    /// The certificate expiry the last check saw; unknown again after a restart.
+    cert_expires_at: Option<Timestamp>,
     paused: bool,
     /// Results of checks started before this are stale (they began before a resume).
     not_before: Option<Timestamp>,
@@ -255,7 +257,14 @@ impl Recorder {
             outcome.at = Timestamp::from_millis(last.as_millis() + 1);
         }
         tracked.last_at = Some(outcome.at);
+        let before = tracked.verdict.clone();
         let transition = tracked.verdict.observe(&outcome, thresholds);
+        let new_cert = outcome
+            .cert_expires_at
+            .is_some_and(|e| tracked.cert_expires_at != Some(e));
+        if new_cert {
+            tracked.cert_expires_at = outcome.cert_expires_at;
+        }
         if let Some(t) = &transition {
             tracing::info!(monitor = %monitor, from = t.from.as_str(), to = t.to.as_str(), "status changed");
         }
@@ -274,6 +283,7 @@ impl Recorder {
         Some(CheckRecord {
             monitor,
             outcome,
+            state_changed: new_cert || tracked.verdict != before,
             verdict: tracked.verdict.clone(),
             transition,
             cert_alert,

@@ -384,6 +384,9 @@ pub struct CheckRecord {
     pub outcome: Outcome,
     pub verdict: VerdictState,
     pub transition: Option<Transition>,
+    /// Whether the verdict state or the certificate's expiry differ from what the monitor's
+    /// previous check left: only then is its stored state rewritten.
+    pub state_changed: bool,
     /// The certificate alert it calls for, which is also what the monitor remembers from now on.
     pub cert_alert: Option<CertAlerted>,
 }

@@ -40,7 +40,7 @@ pub(super) const SUMMARIES: &str = "SELECT json_group_array(json_array(m.id, m.n
                     json_group_array(CASE WHEN c.ok THEN c.latency_ms ELSE 0 END)) \
              FROM checks c WHERE c.monitor_id = m.id AND c.at >= max(?2, s.rolled_until) \
                  AND c.at < ?4))) \
-     FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id WHERE m.user_id = ?1";
+     FROM monitors m JOIN monitor_now s ON s.monitor_id = m.id WHERE m.user_id = ?1";
 
 pub async fn summaries(
     pool: &SqlitePool,
@@ -174,7 +174,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = fresh_store(&dir).await;
         let unrolled_part = "SEARCH checks USING PRIMARY KEY (monitor_id=? AND at>? AND at<?)";
-        let cases: [(&str, usize, &str); 28] = [
+        let cases: [(&str, usize, &str); 33] = [
             (
                 SUMMARIES,
                 4,
@@ -192,13 +192,39 @@ mod tests {
             ),
             (
                 rollups::ROLLED,
-                1,
+                2,
                 "SEARCH monitor_state USING INTEGER PRIMARY KEY (rowid=?)",
+            ),
+            (
+                rollups::ROLLED,
+                2,
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at>? AND at<?)",
+            ),
+            (
+                rollups::ROLLED,
+                2,
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at<?)",
             ),
             (
                 record::UNROLLED_COUNTS,
                 1,
-                "SEARCH monitor_state USING INTEGER PRIMARY KEY (rowid=?)",
+                "SEARCH s USING INTEGER PRIMARY KEY (rowid=?)",
+            ),
+            (
+                record::UNROLLED_COUNTS,
+                1,
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at>?)",
+            ),
+            // The last check and recent marks of each monitor come from its unrolled checks.
+            (
+                SUMMARIES,
+                4,
+                "SEARCH c USING PRIMARY KEY (monitor_id=? AND at=?) LEFT-JOIN",
+            ),
+            (
+                SUMMARIES,
+                4,
+                "SEARCH u USING PRIMARY KEY (monitor_id=? AND at>?)",
             ),
             (
                 SUMMARIES,
@@ -299,12 +325,13 @@ mod tests {
         for (sql, params, expected) in cases {
             let plan = plan_of(&store, sql, params).await;
             assert!(plan.iter().any(|d| d == expected), "{sql}\nplan: {plan:#?}");
-            // The only scans are of the periods a blend's two searches found, and of a list
-            // of monitors given.
+            // The only scans are of the periods a blend's two searches found, of a list of
+            // monitors given, and of rows a search found, in order.
             assert!(
                 !plan.iter().any(|d| (d.starts_with("SCAN")
                     && d != "SCAN p"
-                    && !d.starts_with("SCAN json_each"))
+                    && !d.starts_with("SCAN json_each")
+                    && !d.starts_with("SCAN (subquery"))
                     || d.contains("TEMP B-TREE FOR ORDER BY")),
                 "{sql}\nplan: {plan:#?}"
             );

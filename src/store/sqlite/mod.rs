@@ -42,7 +42,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const ACTIVE_MONITORS: &str = "SELECT max(id), json_group_array(json_array(id, spec, last_at, \
             runs_counted_from, run_ended_at, run_started_at)) \
      FROM (SELECT m.id, m.spec, s.last_at, s.runs_counted_from, s.run_ended_at, s.run_started_at \
-           FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+           FROM monitors m JOIN monitor_now s ON s.monitor_id = m.id \
            WHERE m.paused = 0 AND m.id > ?1 ORDER BY m.id LIMIT ?2)";
 /// The columns of a verdict state, in the order [`VerdictRow`] reads them.
 macro_rules! verdict_columns {
@@ -57,7 +57,7 @@ const VERDICT_STATES: &str = concat!(
     verdict_columns!(),
     ")) FROM (SELECT ",
     verdict_columns!(),
-    " FROM monitor_state WHERE monitor_id > ?1 ORDER BY monitor_id LIMIT ?2)"
+    " FROM monitor_now WHERE monitor_id > ?1 ORDER BY monitor_id LIMIT ?2)"
 );
 /// Deletes at most `?4` checks older than `?3` of the monitors with ids in `(?1, ?2]`.
 /// Checks not rolled up yet are kept, however old: the roll-ups have yet to count them.
@@ -77,7 +77,7 @@ macro_rules! select_monitor {
                     s.last_connect_ms AS connect_ms, s.last_tls_ms AS tls_ms, \
                     s.last_ttfb_ms AS ttfb_ms, s.last_transfer_ms AS transfer_ms, \
                     s.cert_expires_at, m.ping_token \
-             FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id ",
+             FROM monitors m JOIN monitor_now s ON s.monitor_id = m.id ",
             $($tail)?
         )
     };

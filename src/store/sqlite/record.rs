@@ -8,7 +8,7 @@ use super::{alerts, rollups};
 use crate::alert::message::AlertKind;
 use crate::monitor::MonitorId;
 use crate::probe::{CheckError, Outcome};
-use crate::store::{CheckRecord, RECENT_CHECKS, Recorded, Result};
+use crate::store::{CheckRecord, Recorded, Result};
 use crate::timestamp::Timestamp;
 use crate::verdict::certificate::CertAlerted;
 use crate::verdict::{Status, Transition};
@@ -22,9 +22,10 @@ pub(super) const CLOSE_INCIDENT: &str =
 /// Nothing is written for monitors that no longer exist; the result names them.
 pub async fn write_batch(conn: &mut SqliteConnection, batch: &[CheckRecord]) -> Result<Recorded> {
     let mut recorded = Recorded::default();
-    // Updating the states first tells which monitors still exist: one deleted while its check
-    // was in flight leaves no orphan rows behind.
-    let unrolled = update_states(conn, batch).await?;
+    // Only monitors that still exist are written: one deleted while its check was in flight
+    // leaves no orphan rows behind.
+    let unrolled = unrolled_counts(conn, batch).await?;
+    write_states(conn, batch, &unrolled).await?;
     let mut kept = Vec::with_capacity(batch.len());
     for record in batch {
         if unrolled.contains_key(&record.monitor.0) {
@@ -59,8 +60,8 @@ fn message(e: Option<&CheckError>) -> Option<&str> {
     e.map(|e| e.message.as_str())
 }
 
-/// Binds what a check observed, in the order both the checks and the states list it: its start,
-/// status code, latency, error, and the time of each step.
+/// Binds what a check observed, in the order the checks list it: its start, status code,
+/// latency, error, and the time of each step.
 fn push_observed<'r, 'qb>(
     row: &'r mut Separated<'qb, Sqlite, &'static str>,
     o: &Outcome,
@@ -77,83 +78,81 @@ fn push_observed<'r, 'qb>(
         .push_bind(o.phases.transfer_ms)
 }
 
-/// A monitor's state after the batch: its latest record, the up/down marks of all of its
-/// records in order (one per check), and the latest certificate expiry seen.
-struct StateAfter<'a> {
-    last: &'a CheckRecord,
-    marks: String,
-    cert_expires_at: Option<Timestamp>,
-}
-
 /// Values bound per check by [`insert_checks`].
 const CHECK_VALUES: usize = 12;
 
-/// Values bound per monitor by [`update_states`].
-const STATE_VALUES: usize = 21;
+/// Values bound per monitor by [`write_states`].
+const STATE_VALUES: usize = 8;
 
-/// Writes each monitor's state after the batch, a few hundred monitors per statement; returns
-/// those that exist, each with its checks not yet rolled up, this batch's included, read back
-/// as one value.
-async fn update_states(
+/// Of the monitors in the batch, those that exist, each with its checks not yet rolled up, this
+/// batch's included.
+async fn unrolled_counts(
     conn: &mut SqliteConnection,
     batch: &[CheckRecord],
 ) -> Result<HashMap<i64, i64>> {
-    let mut after: BTreeMap<i64, StateAfter> = BTreeMap::new();
+    let mut in_batch: BTreeMap<i64, i64> = BTreeMap::new();
     for r in batch {
-        let mark = if r.outcome.ok() { '1' } else { '0' };
-        let state = after.entry(r.monitor.0).or_insert_with(|| StateAfter {
-            last: r,
-            marks: String::new(),
-            cert_expires_at: None,
-        });
-        state.last = r;
-        state.marks.push(mark);
-        state.cert_expires_at = r.outcome.cert_expires_at.or(state.cert_expires_at);
+        *in_batch.entry(r.monitor.0).or_default() += 1;
     }
-    let after: Vec<_> = after.into_iter().collect();
-    for chunk in after.chunks(MAX_ROWS) {
+    let ids: Vec<i64> = in_batch.keys().copied().collect();
+    let stored: Vec<(i64, i64)> =
+        about_monitors(conn, UNROLLED_COUNTS, &ids, "unrolled counts").await?;
+    Ok(stored
+        .into_iter()
+        .map(|(monitor, n)| (monitor, n + in_batch[&monitor]))
+        .collect())
+}
+
+/// Of the monitors in `?1`, a JSON array of ids, those that exist, each as `[id, checks not
+/// rolled up]`, in one JSON array.
+pub(super) const UNROLLED_COUNTS: &str = "SELECT json_group_array(json_array(s.monitor_id, \
+         (SELECT count(*) FROM checks c WHERE c.monitor_id = s.monitor_id AND c.at >= s.rolled_until))) \
+     FROM monitor_state s WHERE s.monitor_id IN (SELECT value FROM json_each(?1))";
+
+/// Writes the verdict state and certificate expiry of each monitor, among `existing`, whose
+/// state changed in the batch: the latest of its records says what it is now.
+async fn write_states(
+    conn: &mut SqliteConnection,
+    batch: &[CheckRecord],
+    existing: &HashMap<i64, i64>,
+) -> Result<()> {
+    let mut changed: BTreeMap<i64, (&CheckRecord, Option<Timestamp>)> = BTreeMap::new();
+    for r in batch.iter().filter(|r| r.state_changed) {
+        let latest = changed.entry(r.monitor.0).or_insert((r, None));
+        latest.0 = r;
+        latest.1 = r.outcome.cert_expires_at.or(latest.1);
+    }
+    changed.retain(|monitor, _| existing.contains_key(monitor));
+    let changed: Vec<_> = changed.into_iter().collect();
+    for chunk in changed.chunks(MAX_ROWS) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE monitor_state SET status = v.column2, status_since = v.column3, \
                  streak = v.column4, streak_since = v.column5, streak_cause_kind = v.column6, \
-                 streak_cause_message = v.column7, last_at = v.column8, \
-                 last_status_code = v.column9, last_latency_ms = v.column10, \
-                 last_error_kind = v.column11, last_error_message = v.column12, \
-                 last_dns_ms = v.column13, last_connect_ms = v.column14, last_tls_ms = v.column15, \
-                 last_ttfb_ms = v.column16, last_transfer_ms = v.column17, \
-                 recent = substr(monitor_state.recent || v.column18, v.column19), \
-                 cert_expires_at = coalesce(v.column20, monitor_state.cert_expires_at), \
-                 unrolled_checks = monitor_state.unrolled_checks + v.column21 \
+                 streak_cause_message = v.column7, \
+                 cert_expires_at = coalesce(v.column8, monitor_state.cert_expires_at) \
              FROM (",
         );
-        push_padded_values(&mut q, chunk, STATE_VALUES, |mut row, (monitor, s)| {
-            let v = &s.last.verdict;
-            row.push_bind(*monitor)
-                .push_bind(v.status.as_str())
-                .push_bind(v.since.map(|t| t.as_millis()))
-                .push_bind(i64::from(v.streak))
-                .push_bind(v.streak_since.map(|t| t.as_millis()))
-                .push_bind(kind(v.streak_cause.as_ref()))
-                .push_bind(v.streak_cause.as_ref().map(|e| e.message.clone()));
-            push_observed(&mut row, &s.last.outcome)
-                .push_bind(s.marks.clone())
-                // A negative start counts from the end: the last RECENT_CHECKS characters.
-                .push_bind(-(RECENT_CHECKS as i64))
-                .push_bind(s.cert_expires_at.map(Timestamp::as_millis))
-                .push_bind(i64::try_from(s.marks.len()).unwrap_or(i64::MAX));
-        });
+        push_padded_values(
+            &mut q,
+            chunk,
+            STATE_VALUES,
+            |mut row, (monitor, (r, cert))| {
+                let v = &r.verdict;
+                row.push_bind(*monitor)
+                    .push_bind(v.status.as_str())
+                    .push_bind(v.since.map(|t| t.as_millis()))
+                    .push_bind(i64::from(v.streak))
+                    .push_bind(v.streak_since.map(|t| t.as_millis()))
+                    .push_bind(kind(v.streak_cause.as_ref()))
+                    .push_bind(v.streak_cause.as_ref().map(|e| e.message.clone()))
+                    .push_bind(cert.map(Timestamp::as_millis));
+            },
+        );
         q.push(") AS v WHERE monitor_state.monitor_id = v.column1");
         q.build().execute(&mut *conn).await?;
     }
-    let ids: Vec<i64> = after.iter().map(|(monitor, _)| *monitor).collect();
-    let counts: Vec<(i64, i64)> =
-        about_monitors(conn, UNROLLED_COUNTS, &ids, "unrolled counts").await?;
-    Ok(counts.into_iter().collect())
+    Ok(())
 }
-
-/// Of the monitors in `?1`, a JSON array of ids, those that exist, each as `[id, unrolled
-/// checks]`, in one JSON array.
-pub(super) const UNROLLED_COUNTS: &str = "SELECT json_group_array(json_array(monitor_id, unrolled_checks)) \
-     FROM monitor_state WHERE monitor_id IN (SELECT value FROM json_each(?1))";
 
 /// Stores the event, opening an incident on the way down and closing it on the way up, and
 /// queues the alerts it causes. Returns how many alerts were queued.
@@ -275,6 +274,7 @@ pub(super) mod tests {
             },
             outcome,
             transition: None,
+            state_changed: true,
             cert_alert: None,
         }
     }
@@ -312,7 +312,7 @@ pub(super) mod tests {
         assert_eq!(recorded.gone, [MonitorId(9)]);
         let state: (String, i64, i64, String, Option<i64>) = sqlx::query_as(
             "SELECT status, last_at, last_status_code, recent, cert_expires_at \
-             FROM monitor_state WHERE monitor_id = 7",
+             FROM monitor_now WHERE monitor_id = 7",
         )
         .fetch_one(&mut *conn)
         .await
@@ -333,14 +333,38 @@ pub(super) mod tests {
                 .await
                 .unwrap();
         assert_eq!(checks, [(7, false), (7, true)]);
-        // Two checks are too few to roll up.
-        let unrolled: (i64, i64, i64) = sqlx::query_as(
-            "SELECT unrolled_checks, rolled_until, (SELECT count(*) FROM check_hours) \
+        // Two checks are too few to roll up; the state row holds none of them.
+        let unrolled: (i64, i64, Option<i64>, String) = sqlx::query_as(
+            "SELECT rolled_until, (SELECT count(*) FROM check_hours), last_at, recent \
              FROM monitor_state WHERE monitor_id = 7",
         )
         .fetch_one(&mut *conn)
         .await
         .unwrap();
-        assert_eq!(unrolled, (2, 0, 0));
+        assert_eq!(unrolled, (0, 0, None, "1".into()));
+    }
+
+    /// A check that leaves the verdict as it was does not rewrite the state row; what it
+    /// observed is read from the checks.
+    #[tokio::test]
+    async fn an_unchanged_verdict_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, mut conn) = store_with_monitor_7(&dir).await;
+        let mut first = record(7, 1000, true, 7, None);
+        write_batch(&mut conn, std::slice::from_ref(&first))
+            .await
+            .unwrap();
+        first.outcome.at = Timestamp::from_millis(2000);
+        first.verdict.status = Status::Down;
+        first.state_changed = false;
+        write_batch(&mut conn, &[first]).await.unwrap();
+        let state: (String, String, String, i64) = sqlx::query_as(
+            "SELECT s.status, n.status, n.recent, n.last_at \
+             FROM monitor_state s JOIN monitor_now n USING (monitor_id) WHERE monitor_id = 7",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(state, ("up".into(), "up".into(), "111".into(), 2000));
     }
 }

@@ -11,7 +11,7 @@
 
 use super::rows::{about_monitors, corrupt};
 use super::values::{MAX_ROWS, push_padded_select, push_padded_values};
-use crate::store::{BucketStats, LatencyHistogram, Result};
+use crate::store::{BucketStats, LatencyHistogram, RECENT_CHECKS, Result};
 use crate::timestamp::{DAY_MS, HOUR_MS, MINUTE_MS, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
@@ -286,10 +286,22 @@ pub(super) const UNROLLED: &str = "SELECT json_group_array(json_array(c.monitor_
      WHERE s.monitor_id IN (SELECT value FROM json_each(?1))";
 
 /// Moves `rolled_until` of each monitor in `?1`, a JSON array of `[id, instant]`, to its
-/// instant (where it is not null), and counts no check of it as unrolled.
-pub(super) const ROLLED: &str = "UPDATE monitor_state \
-     SET rolled_until = coalesce(json_each.value ->> 1, rolled_until), unrolled_checks = 0 \
-     FROM json_each(?1) WHERE monitor_state.monitor_id = json_each.value ->> 0";
+/// instant (where it is not null), and takes into its state what the checks before it leave:
+/// their marks after `recent`, keeping the last `?2`, and the latest of them as its last check.
+pub(super) const ROLLED: &str = "UPDATE monitor_state SET \
+         recent = substr(recent || coalesce((SELECT group_concat(ok, '') FROM ( \
+             SELECT c.ok FROM checks c WHERE c.monitor_id = monitor_state.monitor_id \
+                 AND c.at >= monitor_state.rolled_until AND c.at < r.until ORDER BY c.at)), ''), -?2), \
+         (last_at, last_status_code, last_latency_ms, last_error_kind, last_error_message, \
+          last_dns_ms, last_connect_ms, last_tls_ms, last_ttfb_ms, last_transfer_ms) = \
+             (SELECT c.at, c.status_code, c.latency_ms, c.error_kind, c.error_message, \
+                  c.dns_ms, c.connect_ms, c.tls_ms, c.ttfb_ms, c.transfer_ms \
+              FROM checks c WHERE c.monitor_id = monitor_state.monitor_id AND c.at < r.until \
+              ORDER BY c.at DESC LIMIT 1), \
+         rolled_until = r.until \
+     FROM (SELECT value ->> 0 AS monitor, value ->> 1 AS until FROM json_each(?1) \
+           WHERE value ->> 1 IS NOT NULL) AS r \
+     WHERE monitor_state.monitor_id = r.monitor";
 
 /// Rolls up every stored check of `monitors` that is not yet in the roll-ups, inside the
 /// caller's transaction.
@@ -299,7 +311,7 @@ pub(super) async fn roll_up(conn: &mut SqliteConnection, monitors: &[i64]) -> Re
         for rollup in ALL {
             rollup.add(conn, &checks).await?;
         }
-        // Past each monitor's last check; one without any (none should be) is counted anew.
+        // Past each monitor's last check; one without any (none should be) is left as it is.
         let mut until: BTreeMap<i64, Option<i64>> = chunk.iter().map(|&m| (m, None)).collect();
         for c in &checks {
             let after = until.entry(c.monitor).or_default();
@@ -307,7 +319,11 @@ pub(super) async fn roll_up(conn: &mut SqliteConnection, monitors: &[i64]) -> Re
         }
         let until: Vec<_> = until.into_iter().collect();
         let until = serde_json::to_string(&until).map_err(|e| corrupt("roll-up marks", e))?;
-        sqlx::query(ROLLED).bind(until).execute(&mut *conn).await?;
+        sqlx::query(ROLLED)
+            .bind(until)
+            .bind(RECENT_CHECKS as i64)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -453,11 +469,13 @@ mod tests {
         for batch in rolled.chunks(50).chain(unrolled.chunks(1)) {
             write_batch(&mut conn, batch).await.unwrap();
         }
-        let left: i64 =
-            sqlx::query_scalar("SELECT unrolled_checks FROM monitor_state WHERE monitor_id = 7")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM checks c JOIN monitor_state s ON s.monitor_id = c.monitor_id \
+             WHERE c.monitor_id = 7 AND c.at >= s.rolled_until",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
         assert_eq!(left, 15);
         let mut expected = BucketStats::default();
         for r in &records {
@@ -516,9 +534,11 @@ mod tests {
             write_batch(&mut conn, &[record(7, at(i), i % 4 != 0, 10, None)])
                 .await
                 .unwrap();
-            let rolled: (i64, i64, Option<i64>) = sqlx::query_as(
-                "SELECT unrolled_checks, rolled_until, \
-                     (SELECT sum(checks) FROM check_minutes WHERE monitor_id = 7) \
+            // The state row takes the last check and the marks of those rolled up.
+            let rolled: (i64, i64, Option<i64>, Option<i64>, String) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM checks WHERE monitor_id = 7 AND at >= rolled_until), \
+                     rolled_until, (SELECT sum(checks) FROM check_minutes WHERE monitor_id = 7), \
+                     last_at, recent \
                  FROM monitor_state WHERE monitor_id = 7",
             )
             .fetch_one(&mut *conn)
@@ -537,10 +557,20 @@ mod tests {
         for (i, &(_, checks, ups)) in (1..).zip(&seen) {
             assert_eq!((checks, ups), (i as u64, up(i) as u64), "after check {i}");
         }
-        assert_eq!(seen[0].0, (1, 0, None));
-        assert_eq!(seen[n as usize - 2].0, (n - 1, 0, None));
-        assert_eq!(seen[n as usize - 1].0, (0, at(n) + 1, Some(n)));
-        assert_eq!(seen[n as usize].0, (1, at(n) + 1, Some(n)));
+        // The state row starts with one success of its own.
+        let marks: String = (1..=n)
+            .map(|i| if i % 4 != 0 { '1' } else { '0' })
+            .collect();
+        let rolled_state = (Some(at(n)), format!("1{marks}"));
+        assert_eq!(seen[0].0, (1, 0, None, None, "1".into()));
+        assert_eq!(seen[n as usize - 2].0, (n - 1, 0, None, None, "1".into()));
+        let (last, recent) = rolled_state.clone();
+        assert_eq!(
+            seen[n as usize - 1].0,
+            (0, at(n) + 1, Some(n), last, recent)
+        );
+        let (last, recent) = rolled_state;
+        assert_eq!(seen[n as usize].0, (1, at(n) + 1, Some(n), last, recent));
     }
 
     /// Writes the batch and rolls its monitor's checks up at once.
