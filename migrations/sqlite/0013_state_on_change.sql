@@ -8,7 +8,8 @@
 ALTER TABLE monitor_state DROP COLUMN unrolled_checks;
 
 -- A monitor's state with its checks not rolled up yet applied: the latest of them is its last
--- check, and their marks follow `recent`, which keeps the last 60 (RECENT_CHECKS).
+-- check, and their marks follow `recent` (at most 15 of them: readers keep the last
+-- RECENT_CHECKS marks).
 CREATE VIEW monitor_now AS
 SELECT s.monitor_id, s.status, s.status_since, s.streak, s.streak_since, s.streak_cause_kind,
        s.streak_cause_message, s.cert_expires_at, s.cert_alerted_expiry, s.cert_alerted_days,
@@ -23,10 +24,10 @@ SELECT s.monitor_id, s.status, s.status_since, s.streak, s.streak_since, s.strea
        iif(c.at IS NULL, s.last_tls_ms, c.tls_ms) AS last_tls_ms,
        iif(c.at IS NULL, s.last_ttfb_ms, c.ttfb_ms) AS last_ttfb_ms,
        iif(c.at IS NULL, s.last_transfer_ms, c.transfer_ms) AS last_transfer_ms,
-       substr(s.recent || coalesce((SELECT group_concat(ok, '') FROM (
+       s.recent || coalesce((SELECT group_concat(ok, '') FROM (
                    SELECT u.ok FROM checks u
-                   WHERE u.monitor_id = s.monitor_id AND u.at >= s.rolled_until ORDER BY u.at)), ''),
-              -60) AS recent
+                   WHERE u.monitor_id = s.monitor_id AND u.at >= s.rolled_until ORDER BY u.at)), '')
+           AS recent
 FROM monitor_state s
 LEFT JOIN checks c ON c.monitor_id = s.monitor_id
     AND c.at = (SELECT max(l.at) FROM checks l

@@ -4,7 +4,8 @@
 use crate::monitor::{ChannelId, Kind, MonitorId, MonitorInput, MonitorSpec, UserId};
 use crate::probe::{CheckError, ErrorKind, Outcome, Phases};
 use crate::store::{
-    BucketStats, Event, Incident, Monitor, MonitorSummary, Result, StoreError, StoredVerdict,
+    BucketStats, Event, Incident, Monitor, MonitorSummary, RECENT_CHECKS, Result, StoreError,
+    StoredVerdict,
 };
 use crate::timestamp::Timestamp;
 use crate::verdict::certificate::CertAlerted;
@@ -315,6 +316,7 @@ pub struct SummaryRow {
     status_since: Option<i64>,
     last_latency_ms: Option<i64>,
     last_at: Option<i64>,
+    /// Marks of the latest checks, oldest first; only the last [`RECENT_CHECKS`] are kept.
     recent: String,
     hours: HourLists,
     /// The checks not rolled up yet, each as an hour of its own.
@@ -359,7 +361,10 @@ impl SummaryRow {
             status: status(&self.status)?,
             status_since: timestamp(self.status_since),
             last_latency_ms: self.last_at.and(self.last_latency_ms).map(latency),
-            recent: self.recent.bytes().map(|b| b == b'1').collect(),
+            recent: self.recent.as_bytes()[self.recent.len().saturating_sub(RECENT_CHECKS)..]
+                .iter()
+                .map(|&b| b == b'1')
+                .collect(),
             hours,
         })
     }
@@ -368,6 +373,20 @@ impl SummaryRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stored marks and those of the checks not rolled up yet can be more than a summary
+    /// shows: it keeps the latest.
+    #[test]
+    fn a_summary_keeps_the_latest_marks() {
+        let marks = format!("0{}", "1".repeat(RECENT_CHECKS + 14));
+        let no_hours = serde_json::json!([[], [], [], []]);
+        let row: SummaryRow = serde_json::from_value(serde_json::json!([
+            1, "m", "http", "http://a", 0, "up", null, null, null, marks, no_hours, no_hours
+        ]))
+        .unwrap();
+        let recent = row.into_summary(24).unwrap().recent;
+        assert_eq!(recent, vec![true; RECENT_CHECKS]);
+    }
 
     /// A summary row as the summary query writes it; `hours` are its roll-ups' four lists,
     /// `unrolled` its unrolled checks'.
