@@ -2,6 +2,7 @@
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -12,12 +13,21 @@ class Api:
         self.base = f"http://127.0.0.1:{port}"
         self.token = None
 
-    def call(self, method, path, body=None):
+    def call(self, method, path, body=None, tries=10):
+        """The answer's JSON. A 503 (the database was busy for longer than upbeat lets a request
+        wait, as when it writes more results than the disk keeps up with) is tried again after
+        its Retry-After, up to `tries` times in all."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         req = urllib.request.Request(self.base + path, method=method, headers=headers,
                                      data=None if body is None else json.dumps(body).encode())
-        with urllib.request.urlopen(req) as r:
-            return json.load(r) if r.status != 204 else None
+        try:
+            with urllib.request.urlopen(req) as r:
+                return json.load(r) if r.status != 204 else None
+        except urllib.error.HTTPError as e:
+            if e.code != 503 or tries <= 1:
+                raise
+            time.sleep(int(e.headers.get("Retry-After", "1")))
+            return self.call(method, path, body, tries - 1)
 
     def register(self):
         self.token = self.call("POST", "/api/auth/register",

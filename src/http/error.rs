@@ -1,6 +1,7 @@
 //! The one error type of the HTTP layer and its JSON form,
 //! `{"error":{"code","message","field"}}`. Client errors say what is wrong; server errors are
-//! logged here and the client gets a plain 500 without internal detail.
+//! logged here and the client gets a plain 500 without internal detail, or a 503 saying when to
+//! try again when the database stayed busy with other writes.
 
 use crate::fields::FieldError;
 use crate::store::StoreError;
@@ -9,6 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::time::Duration;
+
+/// How long a request turned away by a busy database is told to wait.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -35,6 +39,10 @@ pub enum ApiError {
     Invalid(FieldError),
     #[error("too many attempts; try again in {} s", .retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    /// The database was held by another writer for longer than a request waits; nothing was
+    /// changed.
+    #[error("the database is busy; nothing was changed, try again in {} s", BUSY_RETRY_AFTER.as_secs())]
+    Busy,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -51,6 +59,7 @@ impl ApiError {
             ApiError::SlowRequest => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,14 +76,20 @@ impl ApiError {
             ApiError::SlowRequest => "timeout",
             ApiError::Invalid(_) => "invalid",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Busy => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
 
-    /// Logs what a client is not told: the cause of an internal error.
+    /// Logs what a client is not told: the cause of an internal error, and that the database
+    /// turned a request away.
     pub fn log(&self) {
-        if let ApiError::Internal(e) = self {
-            tracing::error!(error = format!("{e:#}"), "request failed");
+        match self {
+            ApiError::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
+            ApiError::Busy => {
+                tracing::warn!("request turned away: the database stayed busy with other writes")
+            }
+            _ => {}
         }
     }
 
@@ -84,6 +99,7 @@ impl ApiError {
             ApiError::RateLimited { retry_after } => {
                 HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()).ok()
             }
+            ApiError::Busy => HeaderValue::from_str(&BUSY_RETRY_AFTER.as_secs().to_string()).ok(),
             _ => None,
         }
     }
@@ -123,7 +139,10 @@ impl From<FieldError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.into())
+        match e {
+            StoreError::Busy => ApiError::Busy,
+            e => ApiError::Internal(e.into()),
+        }
     }
 }
 

@@ -40,10 +40,24 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: expected sqlite:PATH")]
     UnsupportedUrl(String),
+    /// The database could not take the write in time: another writer held it for longer than
+    /// the wait allowed. Nothing was written; trying again later can succeed.
+    #[error("the database is busy")]
+    Busy,
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if sqlite::is_busy(&e) {
+            StoreError::Busy
+        } else {
+            StoreError::Database(e)
+        }
+    }
 }
 
 impl From<FieldError> for StoreError {

@@ -406,3 +406,39 @@ async fn a_locked_database_delays_results_but_marks_nothing_down() {
         assert_eq!(app.monitor(&token, id).await["status"], "up");
     }
 }
+
+/// A request that must write while another process holds the database longer than a request
+/// waits is turned away with a 503 that says when to try again, and leaves nothing behind: the
+/// same request goes through once the database is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_database_cannot_take_in_time_is_a_503_that_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.register("ada@example.com").await;
+    let body = json!({"name": "late", "url": "http://127.0.0.1:9/", "interval": "1h"});
+    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/monitors"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let error: Value = response.json().await.unwrap();
+    sqlx::query("COMMIT").execute(&mut lock).await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{error}");
+    assert_eq!(error["error"]["code"], "busy", "{error}");
+    assert_eq!(retry_after.unwrap(), "2");
+    assert_eq!(app.get("/api/monitors", &token).await.1, json!([]));
+    let (status, created) = app.post("/api/monitors", &token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(app.get("/api/monitors", &token).await.1[0]["name"], "late");
+}

@@ -140,6 +140,20 @@ impl SqliteStore {
     }
 }
 
+/// Whether `e` says another writer kept the database for longer than the wait allowed: the
+/// write connection stayed taken (the pool's wait), or SQLite's lock did (its busy wait,
+/// `SQLITE_BUSY` and `SQLITE_LOCKED` with their extended codes).
+pub(super) fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
