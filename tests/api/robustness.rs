@@ -354,13 +354,7 @@ async fn a_locked_database_delays_results_but_marks_nothing_down() {
     app.wait_for_status(&token, web, "up").await;
     app.wait_for_status(&token, beat, "up").await;
 
-    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.config.database_url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    let mut lock = lock_database(&app).await;
     let locked_at = upbeat::timestamp::Timestamp::now().as_millis();
     // Pings every half second while locked: each is answered once it is stored.
     let mut pings = Vec::new();
@@ -415,13 +409,7 @@ async fn a_write_the_database_cannot_take_in_time_is_a_503_that_changes_nothing(
     let app = spawn_app().await;
     let token = app.register("ada@example.com").await;
     let body = json!({"name": "late", "url": "http://127.0.0.1:9/", "interval": "1h"});
-    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.config.database_url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    let mut lock = lock_database(&app).await;
     let response = app
         .client
         .post(app.url("/api/monitors"))
@@ -441,4 +429,16 @@ async fn a_write_the_database_cannot_take_in_time_is_a_503_that_changes_nothing(
     let (status, created) = app.post("/api/monitors", &token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(app.get("/api/monitors", &token).await.1[0]["name"], "late");
+}
+
+/// A connection of another client holding the app's database exclusively until it commits.
+async fn lock_database(app: &crate::support::TestApp) -> sqlx::SqliteConnection {
+    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    lock
 }
